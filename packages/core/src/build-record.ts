@@ -1,0 +1,48 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from './errors';
+import { readJsonFile, writeFileAtomic } from './json-file';
+import type { Environment, ProducedArtifact } from './manifest';
+
+/**
+ * Build targets leave one record per artifact in `<outputDir>/.reprokit/<name>.json`: what the
+ * artifact is and what produced it. The records travel with the outputs through the Nx cache, so
+ * `checksum --update` can write the manifest's environment without re-running the build.
+ */
+export const RECORD_DIR = '.reprokit';
+
+export interface BuildRecord {
+  name: string;
+  kind: ProducedArtifact['kind'];
+  /** Path of the artifact, relative to the output directory. */
+  file: string;
+  environment: Environment;
+  sourceDateEpoch: number;
+}
+
+export function writeBuildRecord(outputDir: string, record: BuildRecord): void {
+  const dir = join(outputDir, RECORD_DIR);
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, `${record.name}.json`), JSON.stringify(record, null, 2) + '\n');
+}
+
+/** The artifacts a project's build targets produced, read from their records. */
+export async function readBuildRecords(outputDir: string): Promise<(BuildRecord & { absolutePath: string })[]> {
+  const dir = join(outputDir, RECORD_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+  } catch {
+    throw new UserError(`${outputDir}: no build records found: build the project's artifacts first`);
+  }
+  const records = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const record = (await readJsonFile(path)) as BuildRecord;
+    if (typeof record?.name !== 'string' || typeof record.file !== 'string' || typeof record.environment !== 'object') {
+      throw new UserError(`${path}: not a reprokit build record: rebuild the project`);
+    }
+    records.push({ ...record, absolutePath: resolve(outputDir, record.file) });
+  }
+  return records;
+}

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { isUserError, UserError } from './errors';
+import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
+import { renderVerifyTable, verifyManifest } from './verify';
+import { REPROKIT_VERSION } from './version';
+
+const USAGE = `usage: reprokit <command> [options]
+
+commands:
+  hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
+  verify MANIFEST [--json]                        compare the artifacts on disk with a repro-manifest.json
+  version                                         print reprokit's version
+
+exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
+
+/** A usage error: exit 2, with the usage text. */
+class UsageError extends UserError {}
+
+async function hashCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { algo: { type: 'string', short: 'a', default: 'blake2b512' } },
+    allowPositionals: true,
+  });
+  const algo = values.algo as HashAlgorithm;
+  if (!HASH_ALGORITHMS.includes(algo)) throw new UsageError(`--algo: unknown algorithm ${JSON.stringify(values.algo)} (one of ${HASH_ALGORITHMS.join(', ')})`);
+  if (positionals.length === 0) throw new UsageError('hash: name at least one FILE, or - for standard input');
+  let failed = 0;
+  for (const file of positionals) {
+    try {
+      const { digests } = file === '-' ? await hashStream(process.stdin, [algo]) : await hashFile(file, [algo]);
+      process.stdout.write(formatChecksumLine(digests[algo]!, file) + '\n');
+    } catch (error) {
+      if (!isUserError(error)) throw error;
+      // Like b2sum: report the file, go on with the others, fail at the end.
+      process.stderr.write(`reprokit: ${error.message}\n`);
+      failed++;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+async function verifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('verify: name exactly one MANIFEST (a repro-manifest.json)');
+  const result = await verifyManifest(positionals[0]);
+  process.stdout.write((values.json ? JSON.stringify(result, null, 2) : renderVerifyTable(result)) + '\n');
+  return result.ok ? 0 : 1;
+}
+
+/** Runs the CLI and returns its exit status; user errors are one line on stderr, never a stack. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'hash':
+        return await hashCommand(rest);
+      case 'verify':
+        return await verifyCommand(rest);
+      case 'version':
+      case '--version':
+        process.stdout.write(REPROKIT_VERSION + '\n');
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (error) {
+    // parseArgs reports unknown or malformed options with a TypeError carrying this code.
+    const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (!isUserError(error) && !argError) throw error;
+    process.stderr.write(`reprokit: ${(error as Error).message}\n`);
+    if (error instanceof UsageError || argError) process.stderr.write(`run \`reprokit --help\` for usage\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,65 @@
+// Generated from packages/core/schema/repro-manifest.schema.json by tools/gen-schema-types.mjs. Do not edit: change the schema, then run `npm run gen-types`.
+
+/**
+ * What produced the artifact: a pinned host toolchain or a container image pinned by digest.
+ */
+export type Environment = HostEnvironment | ContainerEnvironment;
+
+/**
+ * What a project's artifacts must hash to when rebuilt from this commit. One per project, committed as repro-manifest.json.
+ */
+export interface ReproManifest {
+  manifestVersion: 1;
+  /**
+   * The project this manifest belongs to.
+   */
+  project: string;
+  /**
+   * Directory, relative to the manifest, that holds the artifacts. Any other file in it is reported as unexpected.
+   */
+  outputDir: string;
+  recorded: PaperTrail;
+  artifacts: Artifact[];
+}
+/**
+ * Where and with what the hashes were recorded.
+ */
+export interface PaperTrail {
+  /**
+   * git commit the artifacts were built from (HEAD when recorded).
+   */
+  commit: string;
+  commitDate: string;
+  recordedAt: string;
+  reprokitVersion: string;
+  /**
+   * Versions of the tools that recorded the manifest, e.g. node.
+   */
+  tools: {
+    [k: string]: string;
+  };
+}
+export interface Artifact {
+  name: string;
+  kind: 'elf' | 'oci' | 'arch' | 'file';
+  /**
+   * File path relative to the manifest's directory.
+   */
+  path: string;
+  size: number;
+  blake2b512: string;
+  sha256: string;
+  environment: Environment;
+}
+export interface HostEnvironment {
+  type: 'host';
+  /**
+   * The toolchain's own version line, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
+   */
+  toolchain: string;
+}
+export interface ContainerEnvironment {
+  type: 'container';
+  image: string;
+  toolchain?: string;
+}

@@ -1,0 +1,155 @@
+import Ajv, { type ErrorObject } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { UserError } from './errors';
+import { hashFile } from './hash';
+import { jsonPointerToPath, parseJson, writeFileAtomic } from './json-file';
+import type { Artifact, Environment, PaperTrail, ReproManifest } from './manifest-types';
+import { readFile } from 'node:fs/promises';
+
+export type { Artifact, Environment, PaperTrail, ReproManifest } from './manifest-types';
+
+export const MANIFEST_FILE = 'repro-manifest.json';
+export const MANIFEST_SCHEMA_PATH = join(__dirname, '..', 'schema', 'repro-manifest.schema.json');
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(data: unknown): ErrorObject[] {
+  validator ??= new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(
+    JSON.parse(readFileSync(MANIFEST_SCHEMA_PATH, 'utf8')),
+  );
+  return validator(data) ? [] : (validator.errors ?? []);
+}
+
+/** One ajv error as `$.json.path: what is wrong`, pointing at the offending key where ajv names it. */
+export function describeSchemaError(error: ErrorObject): string {
+  let pointer = error.instancePath;
+  let message = error.message ?? 'is invalid';
+  if (error.keyword === 'required') {
+    pointer += `/${error.params.missingProperty}`;
+    message = 'is required';
+  } else if (error.keyword === 'additionalProperties') {
+    pointer += `/${error.params.additionalProperty}`;
+    message = 'is not allowed here';
+  } else if (error.keyword === 'enum') {
+    message = `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (error.keyword === 'const') {
+    message = `must be ${JSON.stringify(error.params.allowedValue)}`;
+  }
+  return `${jsonPointerToPath(pointer)}: ${message}`;
+}
+
+/** Checks parsed JSON against the manifest schema and reprokit's own rules (unique names). */
+export function parseManifest(data: unknown, path: string): ReproManifest {
+  const errors = validate(data);
+  if (errors.length > 0) throw new UserError(`${path}: ${describeSchemaError(errors[0])}`);
+  const manifest = data as ReproManifest;
+  const seen = new Set<string>();
+  manifest.artifacts.forEach((artifact, i) => {
+    if (seen.has(artifact.name)) {
+      throw new UserError(`${path}: $.artifacts[${i}].name: duplicate artifact name ${JSON.stringify(artifact.name)}`);
+    }
+    seen.add(artifact.name);
+  });
+  return manifest;
+}
+
+/** Reads and validates a manifest; a missing one says how to create it. */
+export async function readManifest(path: string, howToCreate?: string): Promise<ReproManifest> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const hint = howToCreate ? `: record it with \`${howToCreate}\`` : '';
+      throw new UserError(`${path}: manifest not found${hint}`);
+    }
+    throw error;
+  }
+  return parseManifest(parseJson(text, path), path);
+}
+
+/**
+ * The manifest as committed: keys in a fixed order, artifacts sorted by name, tools sorted, two-space
+ * indentation and a final newline, so that a re-record changes only the lines that really changed.
+ */
+export function serializeManifest(manifest: ReproManifest): string {
+  const ordered = {
+    manifestVersion: manifest.manifestVersion,
+    project: manifest.project,
+    outputDir: manifest.outputDir,
+    recorded: orderPaperTrail(manifest.recorded),
+    artifacts: [...manifest.artifacts].sort((a, b) => compareStrings(a.name, b.name)).map(orderArtifact),
+  };
+  return JSON.stringify(ordered, null, 2) + '\n';
+}
+
+function orderPaperTrail(trail: PaperTrail): PaperTrail {
+  const tools = Object.fromEntries(Object.entries(trail.tools).sort(([a], [b]) => compareStrings(a, b)));
+  return {
+    commit: trail.commit,
+    commitDate: trail.commitDate,
+    recordedAt: trail.recordedAt,
+    reprokitVersion: trail.reprokitVersion,
+    tools,
+  };
+}
+
+function orderArtifact(artifact: Artifact): Artifact {
+  return {
+    name: artifact.name,
+    kind: artifact.kind,
+    path: artifact.path,
+    size: artifact.size,
+    blake2b512: artifact.blake2b512,
+    sha256: artifact.sha256,
+    environment: orderEnvironment(artifact.environment),
+  };
+}
+
+function orderEnvironment(env: Environment): Environment {
+  if (env.type === 'host') return { type: 'host', toolchain: env.toolchain };
+  return env.toolchain === undefined
+    ? { type: 'container', image: env.image }
+    : { type: 'container', image: env.image, toolchain: env.toolchain };
+}
+
+/** Byte-wise order, independent of the machine's locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Validates, then writes the manifest atomically. An invalid manifest is never written. */
+export function writeManifest(path: string, manifest: ReproManifest): void {
+  const text = serializeManifest(manifest);
+  parseManifest(JSON.parse(text), path);
+  writeFileAtomic(path, text);
+}
+
+/** What a build target reports about one artifact it produced (see build-record.ts). */
+export interface ProducedArtifact {
+  name: string;
+  kind: Artifact['kind'];
+  /** Absolute path of the file. */
+  file: string;
+  environment: Environment;
+}
+
+/** Hashes a produced artifact into its manifest entry, its path relative to the manifest. */
+export async function recordArtifact(manifestPath: string, produced: ProducedArtifact): Promise<Artifact> {
+  const { size, digests } = await hashFile(produced.file, ['blake2b512', 'sha256']);
+  return {
+    name: produced.name,
+    kind: produced.kind,
+    path: relative(dirname(resolve(manifestPath)), produced.file).split('\\').join('/'),
+    size,
+    blake2b512: digests.blake2b512!,
+    sha256: digests.sha256!,
+    environment: produced.environment,
+  };
+}
+
+/** True when two artifact lists record the same files with the same hashes and environments. */
+export function sameArtifacts(a: Artifact[], b: Artifact[]): boolean {
+  const text = (list: Artifact[]) => JSON.stringify([...list].sort((x, y) => compareStrings(x.name, y.name)).map(orderArtifact));
+  return text(a) === text(b);
+}

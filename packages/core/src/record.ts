@@ -1,0 +1,61 @@
+import { dirname, resolve } from 'node:path';
+import { readBuildRecords } from './build-record';
+import { gitState, isoSeconds } from './git';
+import { readManifest, recordArtifact, sameArtifacts, writeManifest, type ReproManifest } from './manifest';
+import { REPROKIT_VERSION } from './version';
+
+export interface RecordManifestInput {
+  manifestPath: string;
+  project: string;
+  /** Output directory relative to the manifest. */
+  outputDir: string;
+  workspaceRoot: string;
+  now?: Date;
+}
+
+export interface RecordManifestResult {
+  manifest: ReproManifest;
+  /** False when the artifacts hash as already recorded: the file is left untouched. */
+  changed: boolean;
+}
+
+/**
+ * Writes the manifest from the artifacts the build targets produced (their build records). When the
+ * hashes are what the manifest already says, the file is not rewritten, so re-recording is a no-op
+ * in git.
+ */
+export async function recordManifest(input: RecordManifestInput): Promise<RecordManifestResult> {
+  const manifestDir = dirname(resolve(input.manifestPath));
+  const records = await readBuildRecords(resolve(manifestDir, input.outputDir));
+  const artifacts = await Promise.all(
+    records.map((record) =>
+      recordArtifact(input.manifestPath, {
+        name: record.name,
+        kind: record.kind,
+        file: record.absolutePath,
+        environment: record.environment,
+      }),
+    ),
+  );
+  const previous = await readManifest(input.manifestPath).catch(() => undefined);
+  if (previous && previous.outputDir === input.outputDir && sameArtifacts(previous.artifacts, artifacts)) {
+    return { manifest: previous, changed: false };
+  }
+  const git = gitState(input.workspaceRoot);
+  const manifest: ReproManifest = {
+    manifestVersion: 1,
+    project: input.project,
+    outputDir: input.outputDir,
+    recorded: {
+      commit: git.commit,
+      commitDate: git.commitDate,
+      recordedAt: isoSeconds(input.now ?? new Date()),
+      reprokitVersion: REPROKIT_VERSION,
+      tools: { node: process.version },
+    },
+    artifacts,
+  };
+  writeManifest(input.manifestPath, manifest);
+  return { manifest, changed: true };
+}
+

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { UserError } from './errors';
+
+export interface StreamedCommand {
+  command: string;
+  args: string[];
+  cwd: string;
+  /** The complete environment: nothing is inherited. */
+  env: NodeJS.ProcessEnv;
+  /** Printed before every log line, e.g. `[asdf:elf] `. */
+  prefix: string;
+  /** Where log lines go; defaults to standard error. */
+  log?: (line: string) => void;
+  /** File mode creation mask of the child. */
+  umask?: number;
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * Runs a build command with its output streamed live, line by line, behind a prefix. A failure
+ * reports the exit code and the last lines, which is usually where the compiler said why.
+ */
+export async function runStreamed(cmd: StreamedCommand): Promise<void> {
+  const log = cmd.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const tail: string[] = [];
+  // The umask is inherited by children at spawn: set it for the spawn, then restore ours.
+  const previousUmask = cmd.umask === undefined ? undefined : process.umask(cmd.umask);
+  let child;
+  try {
+    child = spawn(cmd.command, cmd.args, { cwd: cmd.cwd, env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    if (previousUmask !== undefined) process.umask(previousUmask);
+  }
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    log(cmd.prefix + line);
+  };
+  const pending = [child.stdout, child.stderr].map(
+    (stream) =>
+      new Promise<void>((done) => {
+        let rest = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (text: string) => {
+          const lines = (rest + text).split('\n');
+          rest = lines.pop() ?? '';
+          lines.forEach(onLine);
+        });
+        stream.on('end', () => {
+          if (rest) onLine(rest);
+          done();
+        });
+      }),
+  );
+  const code = await new Promise<number | string>((done) => {
+    child.on('error', (error) => done((error as NodeJS.ErrnoException).code ?? error.message));
+    child.on('close', (status, signal) => done(status ?? signal ?? 'unknown'));
+  });
+  await Promise.all(pending);
+  if (code === 'ENOENT') throw new UserError(`${cmd.command}: command not found: install it or fix PATH`);
+  if (code !== 0) {
+    const last = tail.length ? `; last lines:\n${tail.map((line) => '  ' + line).join('\n')}` : '';
+    throw new UserError(`\`${[cmd.command, ...cmd.args].join(' ')}\` failed with exit ${code}${last}`);
+  }
+}

@@ -1,0 +1,93 @@
+import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { writeBuildRecord } from './build-record';
+import { UserError } from './errors';
+import { runStreamed } from './run-streamed';
+import { checkToolchain, type PinnedToolchain } from './toolchain';
+
+export interface RustHostBuild {
+  /** Absolute path of the cargo project (the directory holding Cargo.toml and Cargo.lock). */
+  projectDir: string;
+  /** Absolute path of the workspace, remapped away from debug info and panic messages. */
+  workspaceRoot: string;
+  binary: string;
+  toolchain: PinnedToolchain;
+  /** Absolute path of the directory the binary is copied to. */
+  outputDir: string;
+  sourceDateEpoch: number;
+  cargoArgs?: string[];
+  /** Prefix of every streamed log line, e.g. `[asdf:elf] `. */
+  logPrefix: string;
+  log?: (line: string) => void;
+}
+
+export interface RustHostBuildResult {
+  /** Absolute path of the binary in the output directory. */
+  file: string;
+  toolchain: string;
+}
+
+/**
+ * The environment of a hermetic host build: only what cargo and rustup need to find the toolchain,
+ * plus the fixed variables that make the output independent of when, where and by whom it is built.
+ * Nothing else is inherited from the caller (a stray RUSTFLAGS would change the binary).
+ */
+export function hermeticRustEnv(build: RustHostBuild, cargoHome: string): NodeJS.ProcessEnv {
+  const remap = [`--remap-path-prefix=${cargoHome}=/cargo`, `--remap-path-prefix=${build.workspaceRoot}=/build`];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? homedir(),
+    CARGO_HOME: cargoHome,
+    SOURCE_DATE_EPOCH: String(build.sourceDateEpoch),
+    TZ: 'UTC',
+    LC_ALL: 'C',
+    CARGO_INCREMENTAL: '0',
+    CARGO_NET_OFFLINE: 'true',
+    CARGO_TERM_COLOR: 'never',
+    CARGO_TARGET_DIR: join(build.projectDir, 'target'),
+    RUSTFLAGS: remap.join(' '),
+  };
+  for (const name of ['RUSTUP_HOME', 'RUSTUP_TOOLCHAIN']) {
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  }
+  return env;
+}
+
+/** `cargo build --release --locked --offline` with the pinned host toolchain, the binary copied out. */
+export async function buildRustBinaryOnHost(build: RustHostBuild): Promise<RustHostBuildResult> {
+  const cargoHome = process.env.CARGO_HOME ?? join(homedir(), '.cargo');
+  const env = hermeticRustEnv(build, cargoHome);
+  const toolchain = checkToolchain(build.toolchain, env);
+  await runStreamed({
+    command: 'cargo',
+    args: ['build', '--release', '--locked', '--offline', '--bin', build.binary, ...(build.cargoArgs ?? [])],
+    cwd: build.projectDir,
+    env,
+    prefix: build.logPrefix,
+    log: build.log,
+    umask: 0o022,
+  });
+  const built = join(build.projectDir, 'target', 'release', build.binary);
+  const file = join(build.outputDir, build.binary);
+  mkdirSync(build.outputDir, { recursive: true });
+  const temp = `${file}.tmp`;
+  try {
+    copyFileSync(built, temp);
+  } catch {
+    throw new UserError(`${built}: cargo reported success but produced no binary named ${build.binary}: check [[bin]] in Cargo.toml`);
+  }
+  // Mode and mtime are normalized so that whatever packs the binary next sees the same file.
+  chmodSync(temp, 0o755);
+  utimesSync(temp, build.sourceDateEpoch, build.sourceDateEpoch);
+  rmSync(file, { force: true });
+  renameSync(temp, file);
+  writeBuildRecord(build.outputDir, {
+    name: build.binary,
+    kind: 'elf',
+    file: build.binary,
+    environment: { type: 'host', toolchain: toolchain.description },
+    sourceDateEpoch: build.sourceDateEpoch,
+  });
+  return { file, toolchain: toolchain.description };
+}

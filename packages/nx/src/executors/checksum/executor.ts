@@ -1,0 +1,28 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { readManifest, recordManifest, renderVerifyTable, verifyManifest } from '@reprokit/core';
+import { relative } from 'node:path';
+import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
+import type { ChecksumExecutorSchema } from './schema';
+
+export default async function checksumExecutor(options: ChecksumExecutorSchema, context: ExecutorContext) {
+  return runUserFacing(context, async () => {
+    const project = projectPaths(context);
+    const manifestPath = manifestPathOf(project, options.manifest);
+    const shown = relative(context.root, manifestPath);
+    if (options.update) {
+      const previous = await readManifest(manifestPath).catch(() => undefined);
+      const { manifest, changed } = await recordManifest({
+        manifestPath,
+        project: project.name,
+        outputDir: previous?.outputDir ?? 'dist',
+        workspaceRoot: context.root,
+      });
+      const names = manifest.artifacts.map((artifact) => artifact.name).join(', ');
+      process.stdout.write(changed ? `recorded ${names} in ${shown}\n` : `${shown} unchanged: ${names} hash as recorded\n`);
+      return true;
+    }
+    const result = await verifyManifest(manifestPath, recordCommand(project));
+    process.stdout.write(renderVerifyTable({ ...result, manifestPath: shown }) + '\n');
+    return result.ok;
+  });
+}

@@ -1,0 +1,20 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { renderPaperTrail, renderVerifyTable, verifyManifest } from '@reprokit/core';
+import { relative } from 'node:path';
+import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
+import type { ReproduceExecutorSchema } from './schema';
+
+/**
+ * The build targets run first (this target's dependsOn), from the Nx cache or not; whatever they
+ * left is hashed again here, so a poisoned or stale cache entry cannot pass as reproduced.
+ */
+export default async function reproduceExecutor(options: ReproduceExecutorSchema, context: ExecutorContext) {
+  return runUserFacing(context, async () => {
+    const project = projectPaths(context);
+    const manifestPath = manifestPathOf(project, options.manifest);
+    const result = await verifyManifest(manifestPath, recordCommand(project));
+    if (!result.ok) process.stdout.write(renderVerifyTable({ ...result, manifestPath: relative(context.root, manifestPath) }) + '\n\n');
+    process.stdout.write(renderPaperTrail({ result, workspaceRoot: context.root, projectRoot: project.root }) + '\n');
+    return result.ok;
+  });
+}

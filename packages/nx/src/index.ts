@@ -1,0 +1,3 @@
+export { default as elfExecutor } from './executors/elf/executor';
+export { default as checksumExecutor } from './executors/checksum/executor';
+export { default as reproduceExecutor } from './executors/reproduce/executor';

@@ -1,0 +1,41 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { isUserError } from '@reprokit/core';
+import { join, resolve } from 'node:path';
+
+export interface ProjectPaths {
+  name: string;
+  /** Project directory relative to the workspace root, as Nx names it. */
+  root: string;
+  /** Absolute project directory. */
+  dir: string;
+  workspaceRoot: string;
+}
+
+export function projectPaths(context: ExecutorContext): ProjectPaths {
+  const name = context.projectName!;
+  const root = context.projectsConfigurations.projects[name].root;
+  return { name, root, dir: resolve(context.root, root), workspaceRoot: context.root };
+}
+
+export function manifestPathOf(project: ProjectPaths, manifest = 'repro-manifest.json'): string {
+  return join(project.dir, manifest);
+}
+
+/** How a user creates a missing manifest, named in the error that reports it. */
+export function recordCommand(project: ProjectPaths): string {
+  return `npx nx run ${project.name}:checksum --update`;
+}
+
+/**
+ * Runs an executor body. A user error (bad manifest, wrong toolchain, failed build) becomes one
+ * line on stderr and a failed task; anything else is a bug in reprokit and keeps its stack trace.
+ */
+export async function runUserFacing(context: ExecutorContext, body: () => Promise<boolean>): Promise<{ success: boolean }> {
+  try {
+    return { success: await body() };
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    process.stderr.write(`[${context.projectName}:${context.targetName}] error: ${error.message}\n`);
+    return { success: false };
+  }
+}

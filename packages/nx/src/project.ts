@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { isUserError } from '@reprokit/core';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 export interface ProjectPaths {
   name: string;
@@ -17,8 +17,9 @@ export function projectPaths(context: ExecutorContext): ProjectPaths {
   return { name, root, dir: resolve(context.root, root), workspaceRoot: context.root };
 }
 
+/** The manifest's path, relative to where the user runs nx, so messages show a short path. */
 export function manifestPathOf(project: ProjectPaths, manifest = 'repro-manifest.json'): string {
-  return join(project.dir, manifest);
+  return relative(process.cwd(), join(project.dir, manifest)) || '.';
 }
 
 /** How a user creates a missing manifest, named in the error that reports it. */

@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readManifest, recordManifest, renderVerifyTable, verifyManifest } from '@reprokit/core';
-import { relative } from 'node:path';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ChecksumExecutorSchema } from './schema';
 
@@ -8,7 +7,6 @@ export default async function checksumExecutor(options: ChecksumExecutorSchema, 
   return runUserFacing(context, async () => {
     const project = projectPaths(context);
     const manifestPath = manifestPathOf(project, options.manifest);
-    const shown = relative(context.root, manifestPath);
     if (options.update) {
       const previous = await readManifest(manifestPath).catch(() => undefined);
       const { manifest, changed } = await recordManifest({
@@ -18,11 +16,11 @@ export default async function checksumExecutor(options: ChecksumExecutorSchema, 
         workspaceRoot: context.root,
       });
       const names = manifest.artifacts.map((artifact) => artifact.name).join(', ');
-      process.stdout.write(changed ? `recorded ${names} in ${shown}\n` : `${shown} unchanged: ${names} hash as recorded\n`);
+      process.stdout.write(changed ? `recorded ${names} in ${manifestPath}\n` : `${manifestPath} unchanged: ${names} hash as recorded\n`);
       return true;
     }
     const result = await verifyManifest(manifestPath, recordCommand(project));
-    process.stdout.write(renderVerifyTable({ ...result, manifestPath: shown }) + '\n');
+    process.stdout.write(renderVerifyTable(result) + '\n');
     return result.ok;
   });
 }

@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { renderPaperTrail, renderVerifyTable, verifyManifest } from '@reprokit/core';
-import { relative } from 'node:path';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ReproduceExecutorSchema } from './schema';
 
@@ -13,7 +12,7 @@ export default async function reproduceExecutor(options: ReproduceExecutorSchema
     const project = projectPaths(context);
     const manifestPath = manifestPathOf(project, options.manifest);
     const result = await verifyManifest(manifestPath, recordCommand(project));
-    if (!result.ok) process.stdout.write(renderVerifyTable({ ...result, manifestPath: relative(context.root, manifestPath) }) + '\n\n');
+    if (!result.ok) process.stdout.write(renderVerifyTable(result) + '\n\n');
     process.stdout.write(renderPaperTrail({ result, workspaceRoot: context.root, projectRoot: project.root }) + '\n');
     return result.ok;
   });

@@ -17,7 +17,7 @@ export interface InstalledToolchain {
 
 /**
  * Asks a tool for its version: `-vV` for rustc (whose `release:` line is exact), `--version`
- * for anything else (its first dotted version number).
+ * for anything else (the first word of its first line that is a bare version, like gcc's last).
  */
 export function queryToolchain(tool: string, env: NodeJS.ProcessEnv = process.env): InstalledToolchain {
   const verbose = tool === 'rustc' || tool.endsWith('/rustc');
@@ -27,7 +27,9 @@ export function queryToolchain(tool: string, env: NodeJS.ProcessEnv = process.en
     throw new UserError(`cannot run \`${tool}\` to check its version (${why}): install the pinned toolchain`);
   }
   const lines = result.stdout.trim().split('\n');
-  const release = verbose ? /^release:\s*(\S+)/m.exec(result.stdout)?.[1] : /\b(\d+\.\d+(?:\.\d+)?\S*)/.exec(lines[0])?.[1];
+  const release = verbose
+    ? /^release:\s*(\S+)/m.exec(result.stdout)?.[1]
+    : lines[0].split(/\s+/).find((word) => /^v?\d+\.\d+(\.\d+)?$/.test(word))?.replace(/^v/, '');
   if (!release) throw new UserError(`\`${tool}\` printed no version number: ${JSON.stringify(lines[0])}`);
   return { version: release, description: lines[0] };
 }

@@ -22,13 +22,15 @@ const STATUS_WORD = { match: 'REPRODUCED', mismatch: 'MISMATCH', missing: 'MISSI
 export function renderPaperTrail({ result, workspaceRoot, projectRoot, now = new Date() }: PaperTrailInput): string {
   const git = gitState(workspaceRoot, [projectRoot]);
   const display = (file: string) => relative(workspaceRoot, resolve(file)).split('\\').join('/');
+  const state = git.commit === 'none' ? 'not a git repository' : git.dirty ? `uncommitted changes in ${projectRoot}` : 'clean';
+  const field = (label: string, value: string) => `${(label + ':').padEnd(13)}${value}`;
   const lines = [
     `reprokit paper trail: ${result.project}`,
-    `commit:     ${git.commit}${git.commit === 'none' ? ' (not a git repository)' : git.dirty ? ` (uncommitted changes in ${projectRoot})` : ' (clean)'}`,
-    `commit date: ${git.commitDate}`,
-    `checked at: ${isoSeconds(now)}`,
-    `manifest:   ${display(result.manifestPath)} (recorded at commit ${result.recorded.commit}, ${result.recorded.recordedAt})`,
-    `reprokit:   ${REPROKIT_VERSION}, node ${process.version}`,
+    field('commit', `${git.commit} (${state})`),
+    field('commit date', git.commitDate),
+    field('checked at', isoSeconds(now)),
+    field('manifest', `${display(result.manifestPath)} (recorded at commit ${result.recorded.commit}, ${result.recorded.recordedAt})`),
+    field('reprokit', `${REPROKIT_VERSION}, node ${process.version}`),
     '',
   ];
   for (const check of result.checks) {

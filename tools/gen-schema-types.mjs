@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pairs = [
   ['packages/core/schema/repro-manifest.schema.json', 'packages/core/src/manifest-types.ts'],
+  ['packages/core/schema/build-env-spec.schema.json', 'packages/core/src/build-env-spec-types.ts'],
+  ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/build-env-lock-types.ts'],
   ['packages/nx/src/executors/elf/schema.json', 'packages/nx/src/executors/elf/schema.d.ts'],
   ['packages/nx/src/executors/checksum/schema.json', 'packages/nx/src/executors/checksum/schema.d.ts'],
   ['packages/nx/src/executors/reproduce/schema.json', 'packages/nx/src/executors/reproduce/schema.d.ts'],
@@ -22,6 +24,8 @@ for (const [schema, out] of pairs) {
   const ts = await compileFromFile(join(root, schema), {
     bannerComment: banner(schema),
     additionalProperties: false,
+    // minItems would turn arrays into tuples; the schema still enforces it at run time.
+    ignoreMinAndMaxItems: true,
     cwd: dirname(join(root, schema)),
     style: { singleQuote: true, printWidth: 120 },
   });

@@ -1,48 +1,22 @@
-import Ajv, { type ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from './errors';
 import { hashFile } from './hash';
-import { jsonPointerToPath, parseJson, writeFileAtomic } from './json-file';
+import { parseJson, writeFileAtomic } from './json-file';
+import { schemaChecker, SCHEMA_DIR } from './json-schema';
 import type { Artifact, Environment, PaperTrail, ReproManifest } from './manifest-types';
-import { readFile } from 'node:fs/promises';
 
 export type { Artifact, Environment, PaperTrail, ReproManifest } from './manifest-types';
 
 export const MANIFEST_FILE = 'repro-manifest.json';
-export const MANIFEST_SCHEMA_PATH = join(__dirname, '..', 'schema', 'repro-manifest.schema.json');
+export const MANIFEST_SCHEMA_PATH = join(SCHEMA_DIR, 'repro-manifest.schema.json');
+export { describeSchemaError } from './json-schema';
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-function validate(data: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(
-    JSON.parse(readFileSync(MANIFEST_SCHEMA_PATH, 'utf8')),
-  );
-  return validator(data) ? [] : (validator.errors ?? []);
-}
-
-/** One ajv error as `$.json.path: what is wrong`, pointing at the offending key where ajv names it. */
-export function describeSchemaError(error: ErrorObject): string {
-  let pointer = error.instancePath;
-  let message = error.message ?? 'is invalid';
-  if (error.keyword === 'required') {
-    pointer += `/${error.params.missingProperty}`;
-    message = 'is required';
-  } else if (error.keyword === 'additionalProperties') {
-    pointer += `/${error.params.additionalProperty}`;
-    message = 'is not allowed here';
-  } else if (error.keyword === 'enum') {
-    message = `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  } else if (error.keyword === 'const') {
-    message = `must be ${JSON.stringify(error.params.allowedValue)}`;
-  }
-  return `${jsonPointerToPath(pointer)}: ${message}`;
-}
+const checkManifestSchema = schemaChecker<ReproManifest>('repro-manifest.schema.json');
 
 /** Checks parsed JSON against the manifest schema and reprokit's own rules (unique names). */
 export function parseManifest(data: unknown, path: string): ReproManifest {
-  const errors = validate(data);
-  if (errors.length > 0) throw new UserError(`${path}: ${describeSchemaError(errors[0])}`);
-  const manifest = data as ReproManifest;
+  const manifest = checkManifestSchema(data, path);
   const seen = new Set<string>();
   manifest.artifacts.forEach((artifact, i) => {
     if (seen.has(artifact.name)) {

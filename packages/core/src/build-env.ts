@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
+import type { BuildEnvSpec } from './build-env-spec-types';
+import { UserError } from './errors';
+import { readJsonFile, writeFileAtomic } from './json-file';
+import { schemaChecker } from './json-schema';
+import { compareStrings } from './manifest';
+
+export type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
+export type { BuildEnvSpec } from './build-env-spec-types';
+
+/**
+ * Build environments are defined in the workspace as `<dir>/env.json` (package names) and locked
+ * into `<dir>/env.lock.json` (every package of the closure by version and sha256, from apt's index):
+ * the idea of kpcyrd's repro-env, on Debian packages.
+ */
+export const ENV_SPEC_FILE = 'env.json';
+export const ENV_LOCK_FILE = 'env.lock.json';
+export const DEFAULT_BUILD_USER = '1000:1000';
+
+const checkSpec = schemaChecker<BuildEnvSpec>('build-env-spec.schema.json');
+const checkLock = schemaChecker<BuildEnvLock>('build-env-lock.schema.json');
+
+export async function readBuildEnvSpec(path: string): Promise<BuildEnvSpec> {
+  return checkSpec(await readJsonFile(path), path);
+}
+
+export async function readBuildEnvLock(path: string): Promise<BuildEnvLock> {
+  return checkLock(await readJsonFile(path), path);
+}
+
+function run(command: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 256 << 20 });
+  if (result.error) throw new UserError(`cannot run ${command} (${result.error.message}): reprokit env needs Debian's apt`);
+  return result;
+}
+
+/**
+ * The closure of the spec's packages as apt would install them on an empty system (an empty dpkg
+ * status file, no recommends): apt resolves dependencies and alternatives from its current index.
+ */
+function resolveClosure(spec: BuildEnvSpec, specPath: string, emptyStatus: string): { name: string; version: string; arch: string }[] {
+  const result = run('apt-get', [
+    '-s',
+    '-o', `Dir::State::status=${emptyStatus}`,
+    '-o', `Dir::State::extended_states=${emptyStatus}.ext`,
+    '-o', 'APT::Install-Recommends=false',
+    'install',
+    ...spec.packages,
+  ]);
+  if (result.status !== 0) {
+    const why = result.stderr.split('\n').find((line) => line.startsWith('E:')) ?? result.stderr.trim();
+    throw new UserError(`${specPath}: $.packages: apt cannot resolve them: ${why.replace(/^E:\s*/, '')} (run \`apt-get update\` first?)`);
+  }
+  return [...result.stdout.matchAll(/^Inst (\S+) \((\S+) .*\[(\S+)\]\)/gm)].map(([, name, version, arch]) => ({ name, version, arch }));
+}
+
+/** Filename, size and sha256 of exact package versions, from `apt-cache show`. */
+function describePackages(wanted: { name: string; version: string; arch: string }[]): LockedPackage[] {
+  const result = run('apt-cache', ['show', ...wanted.map((p) => `${p.name}=${p.version}`)]);
+  if (result.status !== 0) throw new UserError(`apt-cache show failed: ${result.stderr.trim()}`);
+  const found = new Map<string, LockedPackage>();
+  for (const stanza of result.stdout.split(/\n\n+/)) {
+    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1];
+    const name = field('Package');
+    if (!name || found.has(name)) continue;
+    found.set(name, {
+      name,
+      version: field('Version')!,
+      architecture: field('Architecture') as LockedPackage['architecture'],
+      filename: field('Filename')!,
+      size: Number(field('Size')),
+      sha256: field('SHA256')!,
+    });
+  }
+  return wanted.map((p) => {
+    const described = found.get(p.name);
+    if (!described || described.version !== p.version) throw new UserError(`apt-cache has no ${p.name}=${p.version}: run \`apt-get update\``);
+    return described;
+  });
+}
+
+/** The lock as committed: keys in schema order, packages sorted by name. */
+export function serializeBuildEnvLock(lock: BuildEnvLock): string {
+  const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
+  const ordered: BuildEnvLock = {
+    lockVersion: 1,
+    name: lock.name,
+    architecture: lock.architecture,
+    packages: [...lock.packages]
+      .sort((a, b) => compareStrings(a.name, b.name))
+      .map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, filename: p.filename, size: p.size, sha256: p.sha256 })),
+    links: sorted(lock.links),
+    env: sorted(lock.env),
+    user: lock.user,
+    ...(lock.imageId ? { imageId: lock.imageId } : {}),
+  };
+  return JSON.stringify(ordered, null, 2) + '\n';
+}
+
+/** `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it. */
+export async function lockBuildEnv(specPath: string, emptyStatusDir: string): Promise<{ lockPath: string; lock: BuildEnvLock }> {
+  const spec = await readBuildEnvSpec(specPath);
+  const emptyStatus = join(emptyStatusDir, 'empty-dpkg-status');
+  writeFileAtomic(emptyStatus, '');
+  const architecture = run('dpkg', ['--print-architecture']).stdout.trim() as BuildEnvLock['architecture'];
+  const lock: BuildEnvLock = {
+    lockVersion: 1,
+    name: spec.name,
+    architecture,
+    packages: describePackages(resolveClosure(spec, specPath, emptyStatus)),
+    links: spec.links ?? {},
+    env: spec.env ?? {},
+    user: spec.user ?? DEFAULT_BUILD_USER,
+  };
+  const lockPath = join(dirname(resolve(specPath)), ENV_LOCK_FILE);
+  writeFileAtomic(lockPath, serializeBuildEnvLock(lock));
+  return { lockPath, lock };
+}

@@ -1,0 +1,188 @@
+import Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { UserError } from './errors';
+
+/** Where dockerode connects: DOCKER_HOST, or the default socket. */
+export function dockerEndpoint(): string {
+  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+/**
+ * Connects to the Docker daemon and pings it. A daemon that does not answer is reported within
+ * `timeoutMs`, naming the socket and how to start it.
+ */
+export async function connectDocker(timeoutMs = 2000): Promise<Docker> {
+  const docker = new Docker();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([docker.ping(), timeout]);
+    return docker;
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserError(
+      `cannot reach the Docker daemon at ${dockerEndpoint()} (${why}): start it with \`bash tools/setup\` (or \`dockerd &\`), or set DOCKER_HOST`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const PINNED_REF = /^([^@\s]+)@(sha256:[0-9a-f]{64})$/;
+
+export interface PinnedImageRef {
+  name: string;
+  digest: string;
+}
+
+/** Only `name@sha256:<64 hex>` is accepted: a tag can be moved, a digest cannot. */
+export function parsePinnedImageRef(ref: string): PinnedImageRef {
+  const match = PINNED_REF.exec(ref);
+  if (!match) {
+    throw new UserError(
+      `image ${JSON.stringify(ref)} is not pinned by digest (rule docker-image-digest: use name@sha256:<64 hex>, e.g. \`docker image inspect --format '{{.Id}}' ${ref}\`)`,
+    );
+  }
+  return { name: match[1], digest: match[2] };
+}
+
+function hasRegistry(name: string): boolean {
+  const first = name.split('/')[0];
+  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+}
+
+/**
+ * Makes sure the pinned image is present and returns its image ID. The digest may be the image ID
+ * (what reprokit's environments pin: the config's digest, independent of compression) or a
+ * registry manifest digest (what `FROM name@sha256:` pins); a missing image is pulled by digest
+ * from the registry named in the reference.
+ */
+export async function ensureImage(docker: Docker, ref: string, log: (line: string) => void = () => {}): Promise<string> {
+  const { name, digest } = parsePinnedImageRef(ref);
+  const present = async (id: string) => docker.getImage(id).inspect().then((info) => info.Id, () => undefined);
+  const byId = await present(digest);
+  if (byId) return byId;
+  const byRepoDigest = await present(ref);
+  if (byRepoDigest) return byRepoDigest;
+  if (!hasRegistry(name)) {
+    throw new UserError(`image ${ref} is not present and names no registry to pull it from: build it (e.g. \`npx reprokit env build tools/envs/<name>/env.lock.json\`)`);
+  }
+  log(`pulling ${ref}`);
+  try {
+    const stream = await docker.pull(ref);
+    await new Promise<void>((done, fail) => docker.modem.followProgress(stream, (error) => (error ? fail(error) : done())));
+  } catch (error) {
+    throw new UserError(`cannot pull ${ref}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const pulled = await present(ref);
+  if (!pulled) throw new UserError(`pulled ${ref} but docker does not know it by that digest`);
+  return pulled;
+}
+
+export interface ContainerRun {
+  image: string;
+  cmd: string[];
+  /** Numeric `uid:gid`; builds never run as root. */
+  user: string;
+  env: Record<string, string>;
+  mounts: { host: string; container: string; readOnly: boolean }[];
+  workdir: string;
+  /** Printed before every log line, e.g. `[asdf:elf] `. */
+  logPrefix: string;
+  log?: (line: string) => void;
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * Runs a command in a fresh container with no network, streaming its output live behind a prefix.
+ * The container is removed afterwards, also on failure and on Ctrl-C. A failure reports the exit
+ * code and the last lines.
+ */
+export async function runInContainer(docker: Docker, run: ContainerRun): Promise<void> {
+  if (/^0(:|$)/.test(run.user) || run.user.startsWith('root')) throw new UserError(`refusing to build as root (user ${run.user})`);
+  const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const container = await docker.createContainer({
+    Image: run.image,
+    Cmd: run.cmd,
+    User: run.user,
+    Env: Object.entries(run.env).map(([key, value]) => `${key}=${value}`),
+    WorkingDir: run.workdir,
+    NetworkDisabled: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,exec,mode=1777' },
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+    },
+  });
+  const remove = () => container.remove({ force: true }).catch(() => undefined);
+  const onSignal = (signal: NodeJS.Signals) => {
+    void remove().then(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const tail: string[] = [];
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const output = new PassThrough();
+    docker.modem.demuxStream(stream, output, output);
+    let rest = '';
+    output.setEncoding('utf8');
+    output.on('data', (text: string) => {
+      const lines = (rest + text).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        log(run.logPrefix + line);
+      }
+    });
+    const ended = new Promise<void>((done) => stream.on('end', done));
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    await ended;
+    if (rest) {
+      tail.push(rest);
+      log(run.logPrefix + rest);
+    }
+    if (StatusCode !== 0) {
+      const last = tail.length ? `; last lines:\n${tail.slice(-TAIL_LINES).map((line) => '  ' + line).join('\n')}` : '';
+      throw new UserError(`\`${run.cmd.join(' ')}\` failed with exit ${StatusCode} in ${run.image}${last}`);
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await remove();
+  }
+}
+
+/** Loads a docker-archive tar and returns nothing until docker has it. */
+export async function loadDockerArchive(docker: Docker, archive: string): Promise<void> {
+  const { createReadStream } = await import('node:fs');
+  const stream = await docker.loadImage(createReadStream(archive), { quiet: true });
+  await new Promise<void>((done, fail) => docker.modem.followProgress(stream, (error) => (error ? fail(error) : done())));
+}
+
+/** Tags and pushes an image; returns `repository@sha256:<manifest digest>`. */
+export async function pushImage(docker: Docker, imageId: string, repository: string, tag: string): Promise<string> {
+  await docker.getImage(imageId).tag({ repo: repository, tag });
+  const stream = await docker.getImage(`${repository}:${tag}`).push({ tag });
+  let digest: string | undefined;
+  await new Promise<void>((done, fail) =>
+    docker.modem.followProgress(
+      stream,
+      (error) => (error ? fail(error) : done()),
+      (event: { error?: string; aux?: { Digest?: string } }) => {
+        if (event.error) fail(new UserError(`push to ${repository} failed: ${event.error}`));
+        if (event.aux?.Digest) digest = event.aux.Digest;
+      },
+    ),
+  );
+  if (!digest) throw new UserError(`push to ${repository} reported no manifest digest`);
+  return `${repository}@${digest}`;
+}

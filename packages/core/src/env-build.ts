@@ -1,0 +1,68 @@
+import type Docker from 'dockerode';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { readBuildEnvLock, serializeBuildEnvLock } from './build-env';
+import { connectDocker, loadDockerArchive, pushImage } from './docker';
+import { buildEnvImage } from './env-image';
+import { UserError } from './errors';
+import { writeFileAtomic } from './json-file';
+
+export interface EnvBuildOptions {
+  /** Write the built image ID into the lock (the first build, or after re-locking). */
+  record?: boolean;
+  /** `host:port/repository` to push the image to, e.g. 127.0.0.1:5000/reprokit/rust-builder. */
+  push?: string;
+  /** Reuse the image if docker already has the lock's image ID. */
+  reuse?: boolean;
+  cacheDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface EnvBuildResult {
+  imageId: string;
+  /** `reprokit/<name>@<image ID>`: what projects pin. */
+  ref: string;
+  reused: boolean;
+  /** `repository@sha256:<manifest digest>` when pushed. */
+  pushed?: string;
+}
+
+/**
+ * `reprokit env build`: the image of a locked environment, loaded into docker. A lock that records
+ * an image ID must produce exactly it: a different ID is an error, not a new pin.
+ */
+export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, docker?: Docker): Promise<EnvBuildResult> {
+  const log = options.log ?? (() => {});
+  const lock = await readBuildEnvLock(lockPath);
+  docker ??= await connectDocker();
+  const refOf = (id: string) => `reprokit/${lock.name}@${id}`;
+  if (options.reuse && lock.imageId) {
+    const present = await docker.getImage(lock.imageId).inspect().then(() => true, () => false);
+    if (present) return finish({ imageId: lock.imageId, ref: refOf(lock.imageId), reused: true });
+  }
+  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, log });
+  try {
+    if (lock.imageId && lock.imageId !== built.imageId && !options.record) {
+      throw new UserError(
+        `${lockPath}: built ${built.imageId} but the lock records ${lock.imageId}: not reproduced (compare the layers with diffoscope, or re-record with --record if the lock changed on purpose)`,
+      );
+    }
+    log(`loading ${built.imageId} into docker`);
+    await loadDockerArchive(docker, built.archive);
+    const loaded = await docker.getImage(built.imageId).inspect().then((info) => info.Id, () => undefined);
+    if (loaded !== built.imageId) throw new UserError(`docker loaded the image as ${loaded ?? 'nothing'}, not ${built.imageId}`);
+  } finally {
+    rmSync(built.archive, { force: true });
+  }
+  if (options.record && lock.imageId !== built.imageId) {
+    writeFileAtomic(lockPath, serializeBuildEnvLock({ ...lock, imageId: built.imageId }));
+    log(`recorded ${built.imageId} in ${lockPath}`);
+  }
+  return finish({ imageId: built.imageId, ref: refOf(built.imageId), reused: false });
+
+  async function finish(result: EnvBuildResult): Promise<EnvBuildResult> {
+    if (!options.push) return result;
+    log(`pushing to ${options.push}`);
+    return { ...result, pushed: await pushImage(docker!, result.imageId, options.push, result.imageId.slice(7, 19)) };
+  }
+}

@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { serializeBuildEnvLock, type BuildEnvLock } from './build-env';
+import { fetchLockedDebs, defaultDebCacheDir } from './deb-cache';
+import { UserError } from './errors';
+import { imageConfigBytes, sha256Digest } from './oci-config';
+import { TarWriter, writeDirectoryTar } from './tar-writer';
+
+/** Debian 12 is merged-/usr: these are links into /usr before any package is unpacked. */
+const MERGED_USR_LINKS: [string, string][] = [
+  ['bin', 'usr/bin'],
+  ['lib', 'usr/lib'],
+  ['lib64', 'usr/lib64'],
+  ['sbin', 'usr/sbin'],
+];
+
+function unpackDeb(deb: string, root: string): void {
+  // --keep-directory-symlink: a package's ./bin/ must go through the merged-/usr link, not replace it.
+  const result = spawnSync('bash', ['-o', 'pipefail', '-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x --keep-directory-symlink -C "$2"', 'unpack', deb, root], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new UserError(`${deb}: cannot unpack (${result.stderr.trim() || `exit ${result.status}`})`);
+}
+
+/**
+ * The root filesystem of a locked environment: every package unpacked in name order (no
+ * maintainer scripts: they are what makes installations differ), then the lock's links, a build
+ * user, /tmp, and the lock itself at /etc/reprokit/env.lock.json for whoever inspects the image.
+ */
+function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: string): void {
+  for (const dir of ['usr/bin', 'usr/lib', 'usr/lib64', 'usr/sbin', 'etc/reprokit', 'tmp', 'home']) mkdirSync(join(root, dir), { recursive: true });
+  for (const [link, target] of MERGED_USR_LINKS) symlinkSync(target, join(root, link));
+  for (const p of lock.packages) unpackDeb(debs.get(p.name)!, root);
+  for (const [link, target] of Object.entries(lock.links)) {
+    const path = join(root, link);
+    mkdirSync(dirname(path), { recursive: true });
+    rmSync(path, { force: true });
+    symlinkSync(target, path);
+  }
+  const [uid, gid] = lock.user.split(':').map(Number);
+  writeFileSync(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/sh\nbuild:x:${uid}:${gid}:build:/home/build:/bin/sh\n`);
+  writeFileSync(join(root, 'etc/group'), `root:x:0:\nbuild:x:${gid}:\n`);
+  mkdirSync(join(root, 'home/build'));
+  chownSync(join(root, 'home/build'), uid, gid);
+  chmodSync(join(root, 'tmp'), 0o1777);
+  const { imageId: _ignored, ...withoutId } = lock;
+  writeFileSync(join(root, 'etc/reprokit/env.lock.json'), serializeBuildEnvLock(withoutId));
+}
+
+export interface BuiltEnvImage {
+  imageId: string;
+  diffId: string;
+  /** A docker-archive tar (`docker load` format) of the image. */
+  archive: string;
+  layerSize: number;
+}
+
+/**
+ * Builds the image of a locked environment: verified .debs, a root filesystem, one deterministic
+ * layer, a fixed config, and a docker-archive to load. The same lock gives the same image ID.
+ */
+export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDir: string, options: { cacheDir?: string; log?: (line: string) => void } = {}): Promise<BuiltEnvImage> {
+  const log = options.log ?? (() => {});
+  const debs = await fetchLockedDebs(lock.packages, lockPath, options.cacheDir ?? defaultDebCacheDir(), log);
+  const scratch = mkdtempSync(join(workDir, 'reprokit-env-'));
+  const root = join(scratch, 'rootfs');
+  mkdirSync(root);
+  try {
+    log(`unpacking ${lock.packages.length} packages`);
+    assembleRootfs(lock, debs, root);
+    log('writing the layer');
+    const layerPath = join(scratch, 'layer.tar');
+    const layer = writeDirectoryTar(root, layerPath, 0);
+    rmSync(root, { recursive: true, force: true });
+    const diffId = `sha256:${layer.sha256}`;
+    const config = imageConfigBytes({
+      architecture: lock.architecture,
+      env: lock.env,
+      user: lock.user,
+      workingDir: '/home/build',
+      diffIds: [diffId],
+      createdBy: `reprokit env build ${lock.name}`,
+      created: 0,
+    });
+    const imageId = sha256Digest(config);
+    const archive = join(workDir, `reprokit-env-${lock.name}-${imageId.slice(7, 19)}.tar`);
+    writeDockerArchive(archive, config, imageId, layerPath, layer.size, `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
+    return { imageId, diffId, archive, layerSize: layer.size };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** `docker load`'s format: the config, the layer, and a manifest.json naming them. */
+function writeDockerArchive(path: string, config: Buffer, imageId: string, layerPath: string, layerSize: number, tag: string): void {
+  const hex = imageId.slice('sha256:'.length);
+  const layerName = `${hex}/layer.tar`;
+  const manifest = Buffer.from(JSON.stringify([{ Config: `${hex}.json`, RepoTags: [tag], Layers: [layerName] }]));
+  const meta = { mode: 0o644, uid: 0, gid: 0 };
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    const tar = new TarWriter(fd, 0);
+    tar.buffer(`${hex}.json`, config, meta);
+    tar.directory(hex, { ...meta, mode: 0o755 });
+    tar.file(layerName, layerPath, layerSize, meta);
+    tar.buffer('manifest.json', manifest, meta);
+    tar.finish();
+  } finally {
+    closeSync(fd);
+  }
+}

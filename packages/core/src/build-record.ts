@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from './errors';
 import { readJsonFile, writeFileAtomic } from './json-file';
@@ -45,4 +45,24 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
     records.push({ ...record, absolutePath: resolve(outputDir, record.file) });
   }
   return records;
+}
+
+/**
+ * Copies a built file into the output directory (mode 0755, mtime SOURCE_DATE_EPOCH, so whatever
+ * packs it next sees the same file), atomically, and leaves its build record beside it.
+ */
+export function installArtifact(built: string, outputDir: string, record: BuildRecord, mode = 0o755): string {
+  const file = join(outputDir, record.file);
+  mkdirSync(outputDir, { recursive: true });
+  const temp = `${file}.tmp`;
+  try {
+    copyFileSync(built, temp);
+  } catch {
+    throw new UserError(`${built}: the build reported success but left no such file`);
+  }
+  chmodSync(temp, mode);
+  utimesSync(temp, record.sourceDateEpoch, record.sourceDateEpoch);
+  renameSync(temp, file);
+  writeBuildRecord(outputDir, record);
+  return file;
 }

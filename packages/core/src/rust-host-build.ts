@@ -1,8 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeBuildRecord } from './build-record';
-import { UserError } from './errors';
+import { installArtifact } from './build-record';
 import { runStreamed } from './run-streamed';
 import { checkToolchain, type PinnedToolchain } from './toolchain';
 
@@ -68,21 +66,7 @@ export async function buildRustBinaryOnHost(build: RustHostBuild): Promise<RustH
     log: build.log,
     umask: 0o022,
   });
-  const built = join(build.projectDir, 'target', 'release', build.binary);
-  const file = join(build.outputDir, build.binary);
-  mkdirSync(build.outputDir, { recursive: true });
-  const temp = `${file}.tmp`;
-  try {
-    copyFileSync(built, temp);
-  } catch {
-    throw new UserError(`${built}: cargo reported success but produced no binary named ${build.binary}: check [[bin]] in Cargo.toml`);
-  }
-  // Mode and mtime are normalized so that whatever packs the binary next sees the same file.
-  chmodSync(temp, 0o755);
-  utimesSync(temp, build.sourceDateEpoch, build.sourceDateEpoch);
-  rmSync(file, { force: true });
-  renameSync(temp, file);
-  writeBuildRecord(build.outputDir, {
+  const file = installArtifact(join(build.projectDir, 'target', 'release', build.binary), build.outputDir, {
     name: build.binary,
     kind: 'elf',
     file: build.binary,

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildRustBinaryOnHost, sourceDateEpochFromGit } from '@reprokit/core';
+import { buildRustBinaryInContainer, buildRustBinaryOnHost, sourceDateEpochFromGit, UserError } from '@reprokit/core';
 import { resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
 import type { ElfExecutorSchema } from './schema';
@@ -7,20 +7,31 @@ import type { ElfExecutorSchema } from './schema';
 export default async function elfExecutor(options: ElfExecutorSchema, context: ExecutorContext) {
   return runUserFacing(context, async () => {
     const project = projectPaths(context);
-    const outputDir = options.outputDir ?? 'dist';
-    const manifest = 'repro-manifest.json';
-    const sourceDateEpoch = options.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, [manifest]);
-    const result = await buildRustBinaryOnHost({
-      projectDir: project.dir,
-      workspaceRoot: project.workspaceRoot,
-      binary: options.binary,
-      toolchain: { tool: options.toolchain.tool ?? 'rustc', version: options.toolchain.version },
-      outputDir: resolve(project.dir, outputDir),
-      sourceDateEpoch,
-      cargoArgs: options.cargoArgs,
-      logPrefix: `[${project.name}:${context.targetName}] `,
-    });
-    process.stdout.write(`[${project.name}:${context.targetName}] built ${result.file} with ${result.toolchain} (SOURCE_DATE_EPOCH=${sourceDateEpoch})\n`);
+    const where = `${project.root}/project.json: targets.${context.targetName}.options`;
+    const outputDir = resolve(project.dir, options.outputDir ?? 'dist');
+    const sourceDateEpoch = options.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, ['repro-manifest.json']);
+    const logPrefix = `[${project.name}:${context.targetName}] `;
+    const common = { projectDir: project.dir, binary: options.binary, outputDir, sourceDateEpoch, cargoArgs: options.cargoArgs, logPrefix };
+    let summary: string;
+    if ((options.environment ?? 'container') === 'container') {
+      if (!options.image) throw new UserError(`${where}.image: required in container mode (name@sha256:<digest>)`);
+      const result = await buildRustBinaryInContainer({
+        ...common,
+        image: options.image,
+        envLock: options.envLock && resolve(context.root, options.envLock),
+        target: options.target ?? 'x86_64-unknown-linux-gnu',
+      });
+      summary = `built ${result.file} in ${result.imageId}${result.toolchain ? ` (${result.toolchain})` : ''}`;
+    } else {
+      if (!options.toolchain) throw new UserError(`${where}.toolchain: required in host mode ({ "tool": "rustc", "version": "…" })`);
+      const result = await buildRustBinaryOnHost({
+        ...common,
+        workspaceRoot: project.workspaceRoot,
+        toolchain: { tool: options.toolchain.tool ?? 'rustc', version: options.toolchain.version },
+      });
+      summary = `built ${result.file} with ${result.toolchain}`;
+    }
+    process.stdout.write(`${logPrefix}${summary} (SOURCE_DATE_EPOCH=${sourceDateEpoch})\n`);
     return true;
   });
 }

@@ -1,7 +1,7 @@
 // Generated from packages/nx/src/executors/elf/schema.json by tools/gen-schema-types.mjs. Do not edit: change the schema, then run `npm run gen-types`.
 
 /**
- * Builds a Rust binary with a pinned toolchain, hermetically (cargo build --release --locked, fixed SOURCE_DATE_EPOCH, TZ, locale, umask, remapped paths).
+ * Builds a Rust binary hermetically (cargo build --release --locked --offline, fixed SOURCE_DATE_EPOCH, TZ, locale, umask): in a builder image pinned by digest with no network, or with a pinned host toolchain.
  */
 export interface ElfExecutorSchema {
   /**
@@ -9,13 +9,25 @@ export interface ElfExecutorSchema {
    */
   binary: string;
   /**
-   * Where the build runs. `host` uses the host toolchain, refused unless it matches `toolchain.version`.
+   * `container` builds in `image` (network none, non-root, sources read-only); `host` uses the host toolchain, refused unless it matches `toolchain.version`.
    */
-  environment?: 'host';
+  environment?: 'container' | 'host';
   /**
-   * The pinned toolchain. The build is refused when the installed one differs.
+   * Builder image pinned by digest (container mode), e.g. reprokit/rust-builder@sha256:<image ID>. A tag is refused.
    */
-  toolchain: {
+  image?: string;
+  /**
+   * Environment lock (relative to the workspace) that builds `image` when docker does not have it, e.g. tools/envs/rust-builder/env.lock.json.
+   */
+  envLock?: string;
+  /**
+   * Rust target triple in container mode; the binary is linked statically (-C target-feature=+crt-static).
+   */
+  target?: string;
+  /**
+   * The pinned host toolchain (host mode): the build is refused when the installed one differs.
+   */
+  toolchain?: {
     /**
      * The compiler whose version is pinned.
      */

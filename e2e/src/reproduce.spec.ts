@@ -16,6 +16,8 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     assert.match(output, new RegExp(`commit: +${head} \\(clean\\)`));
     assert.match(output, /commit date: 2026-01-01T00:00:00Z/);
     assert.match(output, /^REPRODUCED asdf \(elf\)$/m);
+    const image = JSON.parse(ws.read('packages/asdf/project.json')).targets.elf.options.image;
+    assert.ok(output.includes(`  built in ${image} (rustc-web `), output);
     assert.ok(output.includes(`\n${b2}  packages/asdf/dist/asdf\n`), output);
     assert.match(output, /1 of 1 artifacts REPRODUCED/);
   });
@@ -36,11 +38,11 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     assert.match(many.output, /1 match, 0 mismatch, 0 missing, 0 unexpected/);
   });
 
-  it('declares sources, lockfile, toolchain and its own code as inputs of elf; a README is not one', () => {
+  it('declares sources, lockfiles, toolchain and its own code as inputs of elf; a README is not one', () => {
     const { status, output } = ws.nx('show', 'target', 'inputs', 'asdf:elf', '--json');
     assert.equal(status, 0, output);
     const text = output.slice(output.indexOf('{'));
-    for (const input of ['packages/asdf/src/main.rs', 'packages/asdf/Cargo.lock', 'packages/asdf/Cargo.toml', 'rustc -vV', 'packages/core/src/hash.ts', 'packages/nx/src/executors/elf/executor.ts']) {
+    for (const input of ['packages/asdf/src/main.rs', 'packages/asdf/Cargo.lock', 'packages/asdf/Cargo.toml', 'tools/envs/rust-builder/env.lock.json', 'rustc -vV', 'packages/core/src/hash.ts', 'packages/nx/src/executors/elf/executor.ts']) {
       assert.ok(text.includes(input), `${input} is not an input of asdf:elf: ${text}`);
     }
     ws.write('packages/asdf/README.md', '# asdf\n');
@@ -63,10 +65,10 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     ws.write('packages/asdf/src/main.rs', source);
   });
 
-  it('refuses a toolchain other than the pinned one, naming both versions', () => {
+  it('in host mode, refuses a toolchain other than the pinned one, naming both versions', () => {
     const project = ws.read('packages/asdf/project.json');
     ws.write('packages/asdf/project.json', project.replace('"version": "1.95.0"', '"version": "1.63.0"'));
-    const { status, output } = ws.nx('run', 'asdf:elf');
+    const { status, output } = ws.nx('run', 'asdf:elf:host');
     assert.notEqual(status, 0, output);
     assert.match(output, /toolchain mismatch: rustc is 1\.95\.0 but 1\.63\.0 is pinned/);
     noStack(output);

@@ -1,4 +1,7 @@
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { lockBuildEnv } from './build-env';
+import { buildEnv } from './env-build';
 import { isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
 import { renderVerifyTable, verifyManifest } from './verify';
@@ -9,6 +12,11 @@ const USAGE = `usage: reprokit <command> [options]
 commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
   verify MANIFEST [--json]                        compare the artifacts on disk with a repro-manifest.json
+  env lock SPEC                                   resolve env.json's Debian packages into env.lock.json beside it
+  env build LOCK [--record] [--reuse] [--push REPO]
+                                                  build the locked environment's image and load it into docker;
+                                                  --record writes its image ID into the lock, --reuse skips the
+                                                  build when docker has it, --push e.g. 127.0.0.1:5000/reprokit/NAME
   version                                         print reprokit's version
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
@@ -48,6 +56,31 @@ async function verifyCommand(args: string[]): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+async function envCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
+  if (action === 'lock') {
+    const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('env lock: name exactly one SPEC (an env.json)');
+    const { lockPath, lock } = await lockBuildEnv(positionals[0], tmpdir());
+    process.stdout.write(`locked ${lock.packages.length} packages into ${lockPath}\n`);
+    return 0;
+  }
+  if (action === 'build') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { record: { type: 'boolean', default: false }, reuse: { type: 'boolean', default: false }, push: { type: 'string' } },
+      allowPositionals: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('env build: name exactly one LOCK (an env.lock.json)');
+    const result = await buildEnv(positionals[0], { record: values.record, reuse: values.reuse, push: values.push, log });
+    process.stdout.write(`${result.ref}${result.reused ? ' (already in docker)' : ''}\n`);
+    if (result.pushed) process.stdout.write(`${result.pushed}\n`);
+    return 0;
+  }
+  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock or build)`);
+}
+
 /** Runs the CLI and returns its exit status; user errors are one line on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -57,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
         return await hashCommand(rest);
       case 'verify':
         return await verifyCommand(rest);
+      case 'env':
+        return await envCommand(rest);
       case 'version':
       case '--version':
         process.stdout.write(REPROKIT_VERSION + '\n');

@@ -13,20 +13,18 @@ export function dockerEndpoint(): string {
  */
 export async function connectDocker(timeoutMs = 2000): Promise<Docker> {
   const docker = new Docker();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
+  // Abort the ping itself, so a daemon that never answers leaves no open request behind.
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    await Promise.race([docker.ping(), timeout]);
+    // dockerode takes abortSignal here; @types/dockerode does not declare it.
+    const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+    await ping({ abortSignal: signal });
     return docker;
   } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const why = signal.aborted ? `no answer within ${timeoutMs} ms` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
     throw new UserError(
       `cannot reach the Docker daemon at ${dockerEndpoint()} (${why}): start it with \`bash tools/setup\` (or \`dockerd &\`), or set DOCKER_HOST`,
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -93,7 +93,7 @@ export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDi
 }
 
 /** `docker load`'s format: the config, the layer, and a manifest.json naming them. */
-function writeDockerArchive(path: string, config: Buffer, imageId: string, layerPath: string, layerSize: number, tag: string): void {
+export function writeDockerArchive(path: string, config: Buffer, imageId: string, layerPath: string, layerSize: number, tag: string): void {
   const hex = imageId.slice('sha256:'.length);
   const layerName = `${hex}/layer.tar`;
   const manifest = Buffer.from(JSON.stringify([{ Config: `${hex}.json`, RepoTags: [tag], Layers: [layerName] }]));

@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { formatChecksumLine } from './hash';
 import { gitState, isoSeconds } from './git';
+import type { Environment } from './manifest';
 import type { VerifyResult } from './verify';
 import { REPROKIT_VERSION } from './version';
 
@@ -14,6 +15,12 @@ export interface PaperTrailInput {
 }
 
 const STATUS_WORD = { match: 'REPRODUCED', mismatch: 'MISMATCH', missing: 'MISSING', unexpected: 'UNEXPECTED' } as const;
+
+/** The environment line a reviewer writes down: the image digest or the host toolchain. */
+export function describeEnvironment(env: Environment): string {
+  if (env.type === 'host') return `host toolchain ${env.toolchain}`;
+  return `${env.image}${env.toolchain ? ` (${env.toolchain})` : ''}`;
+}
 
 /**
  * What a reviewer writes down with pen and paper (the seed's "retroactive review"): the commit, the
@@ -35,6 +42,7 @@ export function renderPaperTrail({ result, workspaceRoot, projectRoot, now = new
   ];
   for (const check of result.checks) {
     lines.push(`${STATUS_WORD[check.status]} ${check.name} (${check.kind})`);
+    if (check.environment) lines.push(`  built in ${describeEnvironment(check.environment)}`);
     const b2 = check.actual?.blake2b512 ?? check.expected?.blake2b512;
     if (b2) lines.push(formatChecksumLine(b2, display(check.file)));
     if (check.status === 'mismatch') lines.push(formatChecksumLine(check.expected!.blake2b512, '(expected, from the manifest)'));

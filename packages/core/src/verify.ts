@@ -23,6 +23,8 @@ export interface ArtifactCheck {
   status: ArtifactStatus;
   expected?: Fingerprint;
   actual?: Fingerprint;
+  /** What the manifest says produced it. */
+  environment?: Artifact['environment'];
   /** What a mismatch differs in. */
   differs?: (keyof Fingerprint)[];
 }
@@ -44,7 +46,7 @@ async function fingerprint(file: string): Promise<Fingerprint> {
 async function checkArtifact(manifestDir: string, artifact: Artifact): Promise<ArtifactCheck> {
   const file = resolve(manifestDir, artifact.path);
   const expected = { size: artifact.size, blake2b512: artifact.blake2b512, sha256: artifact.sha256 };
-  const base = { name: artifact.name, kind: artifact.kind, path: artifact.path, file, expected };
+  const base = { name: artifact.name, kind: artifact.kind, path: artifact.path, file, expected, environment: artifact.environment };
   if (!existsSync(file)) return { ...base, status: 'missing' };
   const actual = await fingerprint(file);
   const differs = (['size', 'blake2b512', 'sha256'] as const).filter((key) => expected[key] !== actual[key]);

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { UserError } from './errors';
 
@@ -12,7 +12,10 @@ export function dockerEndpoint(): string {
  * `timeoutMs`, naming the socket and how to start it.
  */
 export async function connectDocker(timeoutMs = 2000): Promise<Docker> {
-  const docker = new Docker();
+  // Loaded here, not at the top: dockerode takes ~230 ms to load, which every executor importing
+  // @reprokit/core would pay even when it never talks to docker (checksum, reproduce, host builds).
+  const { default: DockerClient } = (await import('dockerode')) as unknown as { default: typeof Docker };
+  const docker = new DockerClient();
   // Abort the ping itself, so a daemon that never answers leaves no open request behind.
   const signal = AbortSignal.timeout(timeoutMs);
   try {

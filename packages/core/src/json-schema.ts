@@ -1,4 +1,4 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from './errors';
@@ -32,9 +32,13 @@ export function describeSchemaError(error: ErrorObject): string {
 export function schemaChecker<T>(schemaFile: string): (data: unknown, path: string) => T {
   let validate: ValidateFunction | undefined;
   return (data, path) => {
-    validate ??= new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(
-      JSON.parse(readFileSync(join(SCHEMA_DIR, schemaFile), 'utf8')),
-    );
+    if (!validate) {
+      // ajv is loaded on first use only, to keep executors that never validate fast to start.
+      const { default: Ajv } = require('ajv') as typeof import('ajv');
+      validate = new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(
+        JSON.parse(readFileSync(join(SCHEMA_DIR, schemaFile), 'utf8')),
+      );
+    }
     if (!validate(data)) throw new UserError(`${path}: ${describeSchemaError(validate.errors![0])}`);
     return data as T;
   };

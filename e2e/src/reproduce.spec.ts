@@ -65,6 +65,19 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     ws.write('packages/asdf/src/main.rs', source);
   });
 
+  it('a changed image pin is a cache miss: the build runs, and refuses a pin its lock does not produce', () => {
+    const project = ws.read('packages/asdf/project.json');
+    const pinned = JSON.parse(project).targets.elf.options.image as string;
+    const other = pinned.replace(/@sha256:([0-9a-f])/, (_m, c) => `@sha256:${c === '0' ? '1' : '0'}`);
+    ws.write('packages/asdf/project.json', project.replace(pinned, other));
+    const { status, output } = ws.nx('run', 'asdf:elf');
+    assert.notEqual(status, 0, output);
+    assert.doesNotMatch(output, /\[local cache\]|existing outputs match the cache/);
+    assert.ok(output.includes(`the target pins ${other.split('@')[1]}: update the pin or the lock`), output);
+    noStack(output);
+    ws.write('packages/asdf/project.json', project);
+  });
+
   it('in host mode, refuses a toolchain other than the pinned one, naming both versions', () => {
     const project = ws.read('packages/asdf/project.json');
     ws.write('packages/asdf/project.json', project.replace('"version": "1.95.0"', '"version": "1.63.0"'));

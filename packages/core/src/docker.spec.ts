@@ -1,6 +1,7 @@
 // Tests against the real Docker daemon that tools/setup starts. They fail, never skip, without it.
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -115,6 +116,21 @@ describe('containers (real daemon, rust-builder image)', () => {
     });
     const after = await docker.listContainers({ all: true });
     assert.equal(after.length, before.length);
+  });
+
+  it('removes the container when the build is interrupted with Ctrl-C (SIGINT)', async () => {
+    const script = `require(${JSON.stringify(join(__dirname, 'docker.js'))}).connectDocker().then((docker) =>
+      require(${JSON.stringify(join(__dirname, 'docker.js'))}).runInContainer(docker, { image: ${JSON.stringify(image)},
+        cmd: ['sh', '-c', 'echo started; sleep 60'], user: '1000:1000', env: {}, mounts: [], workdir: '/', logPrefix: '[sigint-test] ',
+        log: (line) => console.log(line) }));`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((started) => child.stdout.on('data', (text: Buffer) => String(text).includes('started') && started()));
+    const labelled = () => docker.listContainers({ all: true, filters: { label: ['dev.reprokit.run=[sigint-test]'] } });
+    assert.equal((await labelled()).length, 1);
+    child.kill('SIGINT');
+    const signal = await new Promise((exit) => child.once('exit', (_code, signal) => exit(signal)));
+    assert.equal(signal, 'SIGINT');
+    assert.equal((await labelled()).length, 0);
   });
 
   it('mounts sources read-only and one directory writable', async () => {

@@ -111,6 +111,7 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
     User: run.user,
     Env: Object.entries(run.env).map(([key, value]) => `${key}=${value}`),
     WorkingDir: run.workdir,
+    Labels: { 'dev.reprokit.run': run.logPrefix.trim() || 'reprokit' },
     NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
@@ -122,7 +123,11 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
     },
   });
   const remove = () => container.remove({ force: true }).catch(() => undefined);
+  // On Ctrl-C: remove the container, then die of the same signal (our handler is gone by then).
+  // Removing it ends the wait below; the interrupted flag keeps that from being reported as a failure.
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
     void remove().then(() => process.kill(process.pid, signal));
   };
   process.once('SIGINT', onSignal);
@@ -146,6 +151,7 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
     const ended = new Promise<void>((done) => stream.on('end', done));
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    if (interrupted) await new Promise(() => {});
     await ended;
     if (rest) {
       tail.push(rest);

@@ -16,7 +16,7 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     assert.match(output, new RegExp(`commit: +${head} \\(clean\\)`));
     assert.match(output, /commit date: 2026-01-01T00:00:00Z/);
     assert.match(output, /^REPRODUCED asdf \(elf\)$/m);
-    const image = JSON.parse(ws.read('packages/asdf/project.json')).targets.elf.options.image;
+    const image = JSON.parse(ws.read('nx.json')).plugins[0].options.elf.image;
     assert.ok(output.includes(`  built in ${image} (rustc-web `), output);
     assert.ok(output.includes(`\n${b2}  packages/asdf/dist/asdf\n`), output);
     assert.match(output, /1 of 1 artifacts REPRODUCED/);
@@ -66,26 +66,26 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
   });
 
   it('a changed image pin is a cache miss: the build runs, and refuses a pin its lock does not produce', () => {
-    const project = ws.read('packages/asdf/project.json');
-    const pinned = JSON.parse(project).targets.elf.options.image as string;
+    const nxJson = ws.read('nx.json');
+    const pinned = JSON.parse(nxJson).plugins[0].options.elf.image as string;
     const other = pinned.replace(/@sha256:([0-9a-f])/, (_m, c) => `@sha256:${c === '0' ? '1' : '0'}`);
-    ws.write('packages/asdf/project.json', project.replace(pinned, other));
+    ws.write('nx.json', nxJson.replace(pinned, other));
     const { status, output } = ws.nx('run', 'asdf:elf');
     assert.notEqual(status, 0, output);
     assert.doesNotMatch(output, /\[local cache\]|existing outputs match the cache/);
     assert.ok(output.includes(`the target pins ${other.split('@')[1]}: update the pin or the lock`), output);
     noStack(output);
-    ws.write('packages/asdf/project.json', project);
+    ws.write('nx.json', nxJson);
   });
 
   it('in host mode, refuses a toolchain other than the pinned one, naming both versions', () => {
-    const project = ws.read('packages/asdf/project.json');
-    ws.write('packages/asdf/project.json', project.replace('"version": "1.95.0"', '"version": "1.63.0"'));
+    const nxJson = ws.read('nx.json');
+    ws.write('nx.json', nxJson.replace('"version": "1.95.0"', '"version": "1.63.0"'));
     const { status, output } = ws.nx('run', 'asdf:elf:host');
     assert.notEqual(status, 0, output);
     assert.match(output, /toolchain mismatch: rustc is 1\.95\.0 but 1\.63\.0 is pinned/);
     noStack(output);
-    ws.write('packages/asdf/project.json', project);
+    ws.write('nx.json', nxJson);
   });
 
   it('a missing manifest is one line naming the path and the command that records it', () => {

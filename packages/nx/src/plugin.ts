@@ -1,0 +1,68 @@
+import { createNodesFromFiles, type CreateNodes, type CreateNodesResult } from '@nx/devkit';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cargoBinaryName } from './plugin/cargo-manifest';
+import { inferTargets, MANIFEST_FILE, type InputDefinition, type ReprokitPluginOptions } from './plugin/targets';
+
+export type { ReprokitPluginOptions } from './plugin/targets';
+
+/**
+ * reprokit's own code as a cache input. Nx hashes an installed plugin by its version
+ * (externalDependencies); a plugin that is part of the workspace, linked by npm workspaces (as in
+ * reprokit's own repository), is hashed by its sources, which Nx would not do by itself. The
+ * lockfile tells which is which, as it does for Nx's own external nodes.
+ */
+export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
+  let packages: Record<string, { link?: boolean; resolved?: string }> = {};
+  try {
+    packages = JSON.parse(readFileSync(join(workspaceRoot, 'package-lock.json'), 'utf8')).packages ?? {};
+  } catch {
+    // No npm lockfile: treat reprokit as installed.
+  }
+  const local: string[] = [];
+  const installed: string[] = [];
+  for (const pkg of ['@reprokit/core', '@reprokit/nx']) {
+    const entry = packages[`node_modules/${pkg}`];
+    if (!entry?.link || !entry.resolved) {
+      installed.push(pkg);
+      continue;
+    }
+    const rel = entry.resolved;
+    local.push(`{workspaceRoot}/${rel}/package.json`, `{workspaceRoot}/${rel}/src/**/*`, `!{workspaceRoot}/${rel}/src/**/*.spec.ts`);
+    if (existsSync(join(workspaceRoot, rel, 'schema'))) local.push(`{workspaceRoot}/${rel}/schema/**/*`);
+    if (existsSync(join(workspaceRoot, rel, 'executors.json'))) local.push(`{workspaceRoot}/${rel}/executors.json`);
+  }
+  // A local reprokit's own dependencies are external nodes; an installed reprokit brings its own.
+  const external = local.length ? ['ajv', 'dockerode', '@noble/hashes', ...installed] : installed;
+  return [...local, { externalDependencies: external }];
+}
+
+/**
+ * Infers reprokit's targets: `elf` for a Cargo project, `checksum` and `reproduce` for a project with
+ * a committed repro-manifest.json (depending on the build targets beside it).
+ */
+export const createNodes: CreateNodes<ReprokitPluginOptions> = [
+  `**/{Cargo.toml,${MANIFEST_FILE}}`,
+  async (files, options, context) => {
+    const inputs = reprokitInputs(context.workspaceRoot);
+    return createNodesFromFiles(
+      (file, opts): CreateNodesResult => {
+        const root = dirname(file);
+        const dir = join(context.workspaceRoot, root);
+        // A Cargo project's manifest is handled with its Cargo.toml: one result per project.
+        if (file.endsWith(MANIFEST_FILE) && existsSync(join(dir, 'Cargo.toml'))) return {};
+        // A project is a directory Nx already knows (project.json or package.json) or a Cargo package.
+        const cargo = existsSync(join(dir, 'Cargo.toml')) ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
+        if (!cargo && !existsSync(join(dir, 'project.json')) && !existsSync(join(dir, 'package.json'))) return {};
+        const facts = { root, cargoBinary: cargo, hasManifest: existsSync(join(dir, MANIFEST_FILE)) };
+        return { projects: { [root]: { targets: inferTargets(facts, opts ?? {}, inputs) } } };
+      },
+      files,
+      options ?? {},
+      context,
+    );
+  },
+];
+
+/** @deprecated Nx 24 calls `createNodes`; kept for Nx versions that look for the old name. */
+export const createNodesV2 = createNodes;

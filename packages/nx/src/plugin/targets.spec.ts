@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cargoBinaryName } from './cargo-manifest';
+import { inferTargets } from './targets';
+
+describe('cargoBinaryName', () => {
+  it('takes [package] name', () => assert.equal(cargoBinaryName('[package]\nname = "asdf" # the seed\nversion = "0.1.1"\n'), 'asdf'));
+  it('prefers the first [[bin]] name', () => assert.equal(cargoBinaryName('[package]\nname = "lib-x"\n[[bin]]\nname = "tool"\n'), 'tool'));
+  it('ignores names in other tables', () => assert.equal(cargoBinaryName('[dependencies.x]\nname = "y"\n[package]\nname = "z"\n'), 'z'));
+  it('gives nothing for a workspace-only manifest', () => assert.equal(cargoBinaryName('[workspace]\nmembers = ["a"]\n'), undefined));
+});
+
+describe('inferTargets', () => {
+  const inputs = [{ externalDependencies: ['@reprokit/core', '@reprokit/nx'] }];
+
+  it('gives a Cargo project elf, checksum and reproduce, wired and cached as they must be', () => {
+    const targets = inferTargets({ root: 'apps/x', cargoBinary: 'x', hasManifest: true }, { elf: { image: 'b@sha256:' + '0'.repeat(64), envLock: 'tools/envs/b/env.lock.json' } }, inputs);
+    assert.deepEqual(Object.keys(targets), ['elf', 'checksum', 'reproduce']);
+    const elf = targets.elf;
+    assert.equal(elf.cache, true);
+    assert.deepEqual(elf.outputs, ['{projectRoot}/dist/x', '{projectRoot}/dist/.reprokit/x.json']);
+    for (const input of ['{projectRoot}/src/**/*', '{projectRoot}/Cargo.lock', '{projectRoot}/Cargo.toml', '{workspaceRoot}/tools/envs/b/env.lock.json']) {
+      assert.ok(elf.inputs!.includes(input), input);
+    }
+    assert.ok(elf.inputs!.some((i) => typeof i === 'object' && 'runtime' in i && i.runtime.includes("':(exclude)apps/x/repro-manifest.json'")));
+    assert.ok(elf.inputs!.includes(inputs[0]));
+    assert.equal(elf.options.binary, 'x');
+    assert.equal(elf.options.image, 'b@sha256:' + '0'.repeat(64));
+    assert.deepEqual(targets.reproduce.dependsOn, ['elf']);
+    assert.equal(targets.reproduce.cache, false);
+    assert.ok(targets.elf.metadata?.description);
+  });
+
+  it('names targets as the plugin options say', () => {
+    const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elfTargetName: 'build-elf', reproduceTargetName: 'repro' }, inputs);
+    assert.deepEqual(Object.keys(targets), ['build-elf', 'checksum', 'repro']);
+    assert.deepEqual(targets.repro.dependsOn, ['build-elf']);
+  });
+
+  it('gives a project with only a manifest checksum and reproduce, and a project with neither nothing', () => {
+    assert.deepEqual(Object.keys(inferTargets({ root: 'x', hasManifest: true }, {}, inputs)), ['checksum', 'reproduce']);
+    assert.deepEqual(inferTargets({ root: 'x', hasManifest: false }, {}, inputs), {});
+  });
+});

@@ -1,0 +1,94 @@
+import type { TargetConfiguration } from '@nx/devkit';
+import type { ElfExecutorSchema } from '../executors/elf/schema';
+
+/** Options of the plugin entry in nx.json: target names, and defaults for every inferred elf target. */
+export interface ReprokitPluginOptions {
+  elfTargetName?: string;
+  checksumTargetName?: string;
+  reproduceTargetName?: string;
+  /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
+  elf?: Partial<ElfExecutorSchema>;
+}
+
+export type InputDefinition = NonNullable<TargetConfiguration['inputs']>[number];
+
+export const MANIFEST_FILE = 'repro-manifest.json';
+export const OUTPUT_DIR = 'dist';
+
+/** Which files a project directory has that reprokit infers targets from. */
+export interface ProjectFacts {
+  root: string;
+  /** From Cargo.toml, when the project builds a Rust binary. */
+  cargoBinary?: string;
+  hasManifest: boolean;
+}
+
+/**
+ * The targets reprokit infers for one project: a pure function of the project's files, the plugin
+ * options and where reprokit's own code lives (`reprokitInputs`), so it is cheap and testable.
+ */
+export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions, reprokitInputs: InputDefinition[]): Record<string, TargetConfiguration> {
+  const names = {
+    elf: options.elfTargetName ?? 'elf',
+    checksum: options.checksumTargetName ?? 'checksum',
+    reproduce: options.reproduceTargetName ?? 'reproduce',
+  };
+  const targets: Record<string, TargetConfiguration> = {};
+  const buildTargets: string[] = [];
+  if (facts.cargoBinary) {
+    buildTargets.push(names.elf);
+    targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs);
+  }
+  // A project that builds artifacts gets checksum and reproduce before it has a manifest: they say
+  // how to record the first one (`checksum --update`).
+  if (facts.hasManifest || buildTargets.length) {
+    targets[names.checksum] = {
+      executor: '@reprokit/nx:checksum',
+      dependsOn: buildTargets,
+      cache: false,
+      metadata: {
+        description: `Verify ${OUTPUT_DIR}/ against ${MANIFEST_FILE} (record it with --update)`,
+        technologies: ['reprokit'],
+      },
+    };
+    targets[names.reproduce] = {
+      executor: '@reprokit/nx:reproduce',
+      dependsOn: buildTargets,
+      // Never cached: whatever the builds restored from the cache is hashed again here.
+      cache: false,
+      metadata: {
+        description: 'Rebuild every artifact, verify it against the committed manifest, print the paper trail',
+        technologies: ['reprokit'],
+      },
+    };
+  }
+  return targets;
+}
+
+function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
+  const options: Partial<ElfExecutorSchema> = { binary, ...defaults };
+  const inputs: InputDefinition[] = [
+    '{projectRoot}/src/**/*',
+    '{projectRoot}/Cargo.toml',
+    '{projectRoot}/Cargo.lock',
+    '{projectRoot}/build.rs',
+    // SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out.
+    { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` },
+    // The host toolchain: what `elf:host` builds with (the container's is pinned by the image digest, an option).
+    { runtime: 'rustc -vV' },
+    ...reprokitInputs,
+  ];
+  if (options.envLock) inputs.splice(4, 0, `{workspaceRoot}/${options.envLock}`);
+  return {
+    executor: '@reprokit/nx:elf',
+    cache: true,
+    inputs,
+    outputs: [`{projectRoot}/${OUTPUT_DIR}/${binary}`, `{projectRoot}/${OUTPUT_DIR}/.reprokit/${binary}.json`],
+    options,
+    configurations: { host: { environment: 'host' } },
+    metadata: {
+      description: `Build the ${binary} ELF binary hermetically (cargo --locked, ${options.environment === 'host' ? 'pinned host toolchain' : 'pinned builder image, no network'})`,
+      technologies: ['rust', 'reprokit'],
+    },
+  };
+}

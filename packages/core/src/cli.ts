@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { lockBuildEnv } from './build-env';
 import { buildEnv } from './env-build';
+import { pinsCommand } from './pins/pins-cli';
 import { isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
 import { renderVerifyTable, verifyManifest } from './verify';
@@ -17,6 +18,7 @@ commands:
                                                   build the locked environment's image and load it into docker;
                                                   --record writes its image ID into the lock, --reuse skips the
                                                   build when docker has it, --push e.g. 127.0.0.1:5000/reprokit/NAME
+  pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
   version                                         print reprokit's version
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
@@ -92,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
         return await verifyCommand(rest);
       case 'env':
         return await envCommand(rest);
+      case 'pins':
+        return await pinsCommand(rest);
       case 'version':
       case '--version':
         process.stdout.write(REPROKIT_VERSION + '\n');

@@ -13,7 +13,7 @@ import { imageConfigBytes, sha256Digest } from './oci-config';
 import { TarWriter } from './tar-writer';
 import { tempDir } from './testing/fixtures';
 
-const LOCK = join(__dirname, '..', '..', '..', 'tools', 'envs', 'rust-builder', 'env.lock.json');
+const LOCK = join(__dirname, '..', 'envs', 'rust-builder', 'env.lock.json');
 
 async function withDockerHost<T>(host: string, body: () => Promise<T>): Promise<T> {
   const saved = process.env.DOCKER_HOST;

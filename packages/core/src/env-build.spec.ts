@@ -14,7 +14,7 @@ import { buildRustBinaryInContainer } from './rust-container-build';
 import { tempDir } from './testing/fixtures';
 
 const repo = join(__dirname, '..', '..', '..');
-const LOCK = join(repo, 'tools', 'envs', 'rust-builder', 'env.lock.json');
+const LOCK = join(__dirname, '..', 'envs', 'rust-builder', 'env.lock.json');
 
 describe('reprokit env build', () => {
   it('refuses a lock with one altered sha256 before building anything', async () => {

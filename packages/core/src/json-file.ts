@@ -54,11 +54,11 @@ export function jsonPointerToPath(pointer: string): string {
  * fsync'd, then renamed over the target, and the directory is fsync'd. A crash at any point leaves
  * either the old file or the new one, never a partial one.
  */
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fd = openSync(temp, 'wx', 0o644);
+    const fd = openSync(temp, 'wx', mode);
     try {
       writeSync(fd, content);
       fsyncSync(fd);

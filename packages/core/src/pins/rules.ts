@@ -1,0 +1,155 @@
+/**
+ * The pin-policy catalogue: every external input a build reads must be addressed by its content
+ * hash, otherwise the chain of custody is broken. Each rule names one way an input slips through.
+ */
+
+export type Severity = 'error' | 'warning' | 'note';
+
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'note'];
+
+/** Higher is worse; `--fail-on` compares against it. */
+export const SEVERITY_RANK: Record<Severity, number> = { note: 1, warning: 2, error: 3 };
+
+export interface RuleDefinition {
+  id: string;
+  defaultSeverity: Severity;
+  /** One line: what the rule finds (SARIF shortDescription). */
+  summary: string;
+  /** What to do about a finding (SARIF help, and `fix` of each finding). */
+  fix: string;
+}
+
+/** One problem in one file. `file` is relative to the repository root, with `/` separators. */
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based, in UTF-16 code units (SARIF's default column kind). */
+  column: number;
+  message: string;
+  fix: string;
+}
+
+/** What a checker reports before the policy gives it a severity and the scanner a file name. */
+export interface RawFinding {
+  rule: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export const RULES: readonly RuleDefinition[] = [
+  {
+    id: 'docker-from-unpinned',
+    defaultSeverity: 'error',
+    summary: 'A Dockerfile image (FROM, COPY --from, RUN --mount from=) is not pinned by digest',
+    fix: 'Pin the image by digest: `name:tag@sha256:<64 hex>` (`docker buildx imagetools inspect name:tag` prints it).',
+  },
+  {
+    id: 'docker-add-unverified',
+    defaultSeverity: 'error',
+    summary: 'A Dockerfile ADD downloads a URL without --checksum, or a git repository without a commit',
+    fix: 'Add `--checksum=sha256:<64 hex>` to ADD of a URL; for a git source, end the URL with `#<40-hex commit>`.',
+  },
+  {
+    id: 'container-image-unpinned',
+    defaultSeverity: 'error',
+    summary: 'A container image run or pulled by a command or a workflow is not pinned by digest',
+    fix: 'Refer to the image as `name:tag@sha256:<64 hex>`.',
+  },
+  {
+    id: 'download-piped-to-shell',
+    defaultSeverity: 'error',
+    summary: 'A downloaded script is executed without checking its hash (curl/wget piped into a shell)',
+    fix: 'Download to a file, check it with `sha256sum -c` against a committed hash, then run it.',
+  },
+  {
+    id: 'cargo-unlocked',
+    defaultSeverity: 'error',
+    summary: 'cargo build/install/run without --locked may resolve other dependency versions than Cargo.lock',
+    fix: 'Add `--locked` (or `--frozen`).',
+  },
+  {
+    id: 'npm-install-not-ci',
+    defaultSeverity: 'warning',
+    summary: '`npm install` in CI or a Dockerfile may rewrite package-lock.json instead of installing it',
+    fix: 'Use `npm ci`, which installs exactly what package-lock.json records and fails if it is out of date.',
+  },
+  {
+    id: 'pip-unhashed',
+    defaultSeverity: 'error',
+    summary: 'pip install without hash checking',
+    fix: 'Install from a requirements file with `--hash=sha256:…` on every line (`pip-compile --generate-hashes`), with `--require-hashes`.',
+  },
+  {
+    id: 'go-install-latest',
+    defaultSeverity: 'error',
+    summary: 'go install/run/get of a moving version (@latest, or a branch)',
+    fix: 'Name a released version (`@v1.2.3`); go.sum and the checksum database then pin its content.',
+  },
+  {
+    id: 'cargo-lockfile-missing',
+    defaultSeverity: 'error',
+    summary: 'A Cargo project has no committed Cargo.lock',
+    fix: 'Run `cargo generate-lockfile` and commit Cargo.lock.',
+  },
+  {
+    id: 'npm-lockfile-missing',
+    defaultSeverity: 'error',
+    summary: 'A package.json with dependencies has no lockfile beside it or above it',
+    fix: 'Run `npm install --package-lock-only` (or your package manager\'s equivalent) and commit the lockfile.',
+  },
+  {
+    id: 'pkgbuild-source-unverified',
+    defaultSeverity: 'error',
+    summary: 'A PKGBUILD downloads a source whose checksum is SKIP or missing',
+    fix: 'Record the checksum with `updpkgsums` (sha256sums, sha512sums or b2sums).',
+  },
+  {
+    id: 'pkgbuild-vcs-unpinned',
+    defaultSeverity: 'error',
+    summary: 'A PKGBUILD VCS source is not pinned to a commit (a branch or a tag can move)',
+    fix: 'End the source with `#commit=<full commit hash>`, or record a checksum for a `#tag=` source (makepkg >= 6.1).',
+  },
+  {
+    id: 'pkgbuild-local-skip',
+    defaultSeverity: 'note',
+    summary: 'A PKGBUILD local source has its checksum SKIPped (the file is in the repository, so it is covered by the commit)',
+    fix: 'Record its checksum with `updpkgsums` to make the PKGBUILD self-verifying.',
+  },
+  {
+    id: 'actions-unpinned',
+    defaultSeverity: 'error',
+    summary: 'A GitHub Action or reusable workflow is not pinned by a full commit SHA (tags and branches can move)',
+    fix: 'Use `owner/repo@<40-hex commit>  # vX.Y.Z`.',
+  },
+  {
+    id: 'policy-exemption-expired',
+    defaultSeverity: 'warning',
+    summary: 'An exemption in the pin policy has expired and no longer applies',
+    fix: 'Fix the findings it covered, or renew the exemption with a new date and reason.',
+  },
+  {
+    id: 'pins-unparsable',
+    defaultSeverity: 'warning',
+    summary: 'A file that may pull external inputs could not be parsed, so it was not checked',
+    fix: 'Fix the syntax error.',
+  },
+];
+
+const byId = new Map(RULES.map((rule) => [rule.id, rule]));
+
+export function ruleById(id: string): RuleDefinition {
+  const rule = byId.get(id);
+  if (!rule) throw new Error(`unknown pin rule ${id}`);
+  return rule;
+}
+
+export const RULE_IDS: readonly string[] = RULES.map((rule) => rule.id);
+
+/** A container image reference is pinned when it carries a content digest. */
+export function isPinnedImage(reference: string): boolean {
+  return /@sha256:[0-9a-f]{64}$/.test(reference) || /@sha512:[0-9a-f]{128}$/.test(reference);
+}

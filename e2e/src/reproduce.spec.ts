@@ -42,7 +42,7 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     const { status, output } = ws.nx('show', 'target', 'inputs', 'asdf:elf', '--json');
     assert.equal(status, 0, output);
     const text = output.slice(output.indexOf('{'));
-    for (const input of ['packages/asdf/src/main.rs', 'packages/asdf/Cargo.lock', 'packages/asdf/Cargo.toml', 'tools/envs/rust-builder/env.lock.json', 'rustc -vV', 'packages/core/src/hash.ts', 'packages/nx/src/executors/elf/executor.ts']) {
+    for (const input of ['packages/asdf/src/main.rs', 'packages/asdf/Cargo.lock', 'packages/asdf/Cargo.toml', 'packages/core/envs/rust-builder/env.lock.json', 'rustc -vV', 'packages/core/src/hash.ts', 'packages/nx/src/executors/elf/executor.ts']) {
       assert.ok(text.includes(input), `${input} is not an input of asdf:elf: ${text}`);
     }
     ws.write('packages/asdf/README.md', '# asdf\n');

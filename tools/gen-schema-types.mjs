@@ -13,6 +13,7 @@ const pairs = [
   ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/build-env-lock-types.ts'],
   ['packages/nx/src/executors/elf/schema.json', 'packages/nx/src/executors/elf/schema.d.ts'],
   ['packages/nx/src/executors/checksum/schema.json', 'packages/nx/src/executors/checksum/schema.d.ts'],
+  ['packages/nx/src/executors/pins/schema.json', 'packages/nx/src/executors/pins/schema.d.ts'],
   ['packages/nx/src/executors/reproduce/schema.json', 'packages/nx/src/executors/reproduce/schema.d.ts'],
 ];
 const banner = (from) =>

@@ -20,3 +20,7 @@ export * from './tar-writer';
 export * from './toolchain';
 export * from './verify';
 export * from './version';
+export { formatJson, formatSarif, formatText } from './pins/format';
+export { SEVERITIES, SEVERITY_RANK, type Finding, type Severity } from './pins/rules';
+export { scanPins, type RepositoryResult, type ScanOptions } from './pins/scan';
+export { updatePins, type PinUpdateResult } from './pins/update';

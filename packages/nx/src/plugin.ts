@@ -37,20 +37,24 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
   return [...local, { externalDependencies: external }];
 }
 
+/** The files a project directory can have, in the order that decides which one reports it. */
+const PROJECT_FILES = ['project.json', 'package.json', 'Cargo.toml', MANIFEST_FILE];
+
 /**
- * Infers reprokit's targets: `elf` for a Cargo project, `checksum` and `reproduce` for a project with
- * a committed repro-manifest.json (depending on the build targets beside it).
+ * Infers reprokit's targets: `pins` for every project, `elf` for a Cargo project, `checksum` and
+ * `reproduce` for a project that builds artifacts or has a committed repro-manifest.json.
  */
 export const createNodes: CreateNodes<ReprokitPluginOptions> = [
-  `**/{Cargo.toml,${MANIFEST_FILE}}`,
+  `**/{${PROJECT_FILES.join(',')}}`,
   async (files, options, context) => {
     const inputs = reprokitInputs(context.workspaceRoot);
     return createNodesFromFiles(
       (file, opts): CreateNodesResult => {
         const root = dirname(file);
         const dir = join(context.workspaceRoot, root);
-        // A Cargo project's manifest is handled with its Cargo.toml: one result per project.
-        if (file.endsWith(MANIFEST_FILE) && existsSync(join(dir, 'Cargo.toml'))) return {};
+        // One result per project directory: from the first of its files in PROJECT_FILES' order.
+        const name = file.slice(root === '.' ? 0 : root.length + 1);
+        if (PROJECT_FILES.slice(0, PROJECT_FILES.indexOf(name)).some((earlier) => existsSync(join(dir, earlier)))) return {};
         // A project is a directory Nx already knows (project.json or package.json) or a Cargo package.
         const cargo = existsSync(join(dir, 'Cargo.toml')) ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
         if (!cargo && !existsSync(join(dir, 'project.json')) && !existsSync(join(dir, 'package.json'))) return {};

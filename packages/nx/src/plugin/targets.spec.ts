@@ -15,7 +15,7 @@ describe('inferTargets', () => {
 
   it('gives a Cargo project elf, checksum and reproduce, wired and cached as they must be', () => {
     const targets = inferTargets({ root: 'apps/x', cargoBinary: 'x', hasManifest: true }, { elf: { image: 'b@sha256:' + '0'.repeat(64), envLock: 'tools/envs/b/env.lock.json' } }, inputs);
-    assert.deepEqual(Object.keys(targets), ['elf', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce']);
     const elf = targets.elf;
     assert.equal(elf.cache, true);
     assert.deepEqual(elf.outputs, ['{projectRoot}/dist/x', '{projectRoot}/dist/.reprokit/x.json']);
@@ -33,12 +33,15 @@ describe('inferTargets', () => {
 
   it('names targets as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elfTargetName: 'build-elf', reproduceTargetName: 'repro' }, inputs);
-    assert.deepEqual(Object.keys(targets), ['build-elf', 'checksum', 'repro']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro']);
     assert.deepEqual(targets.repro.dependsOn, ['build-elf']);
   });
 
-  it('gives a project with only a manifest checksum and reproduce, and a project with neither nothing', () => {
-    assert.deepEqual(Object.keys(inferTargets({ root: 'x', hasManifest: true }, {}, inputs)), ['checksum', 'reproduce']);
-    assert.deepEqual(inferTargets({ root: 'x', hasManifest: false }, {}, inputs), {});
+  it('gives a project with only a manifest checksum and reproduce, and any other project the pins gate', () => {
+    assert.deepEqual(Object.keys(inferTargets({ root: 'x', hasManifest: true }, {}, inputs)), ['pins', 'checksum', 'reproduce']);
+    const plain = inferTargets({ root: 'x', hasManifest: false }, { pinsTargetName: 'pin-gate' }, inputs);
+    assert.deepEqual(Object.keys(plain), ['pin-gate']);
+    assert.equal(plain['pin-gate'].cache, true);
+    assert.ok(plain['pin-gate'].inputs!.includes('{workspaceRoot}/reprokit.pins.json'));
   });
 });

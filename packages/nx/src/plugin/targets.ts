@@ -6,6 +6,7 @@ export interface ReprokitPluginOptions {
   elfTargetName?: string;
   checksumTargetName?: string;
   reproduceTargetName?: string;
+  pinsTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
 }
@@ -23,6 +24,9 @@ export interface ProjectFacts {
   hasManifest: boolean;
 }
 
+/** Where the pin policy lives, an input of every pins target. */
+export const PINS_POLICY_FILE = 'reprokit.pins.json';
+
 /**
  * The targets reprokit infers for one project: a pure function of the project's files, the plugin
  * options and where reprokit's own code lives (`reprokitInputs`), so it is cheap and testable.
@@ -32,8 +36,20 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     elf: options.elfTargetName ?? 'elf',
     checksum: options.checksumTargetName ?? 'checksum',
     reproduce: options.reproduceTargetName ?? 'reproduce',
+    pins: options.pinsTargetName ?? 'pins',
   };
-  const targets: Record<string, TargetConfiguration> = {};
+  // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
+  const targets: Record<string, TargetConfiguration> = {
+    [names.pins]: {
+      executor: '@reprokit/nx:pins',
+      cache: true,
+      inputs: ['{projectRoot}/**/*', `{workspaceRoot}/${PINS_POLICY_FILE}`, ...reprokitInputs],
+      metadata: {
+        description: 'Find inputs not pinned by content hash: unpinned images and actions, unlocked builds, unverified sources',
+        technologies: ['reprokit'],
+      },
+    },
+  };
   const buildTargets: string[] = [];
   if (facts.cargoBinary) {
     buildTargets.push(names.elf);

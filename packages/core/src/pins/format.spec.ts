@@ -1,7 +1,7 @@
 import Ajv from 'ajv';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../testing/fixtures';
@@ -126,6 +126,19 @@ describe('pin finding output', () => {
       fix: 'Add `--locked` (or `--frozen`).',
       repository: '.',
     });
+  });
+
+  it('sarif: validates against the official SARIF 2.1.0 JSON schema', async () => {
+    const { results } = await sample();
+    // The OASIS schema (as published via SchemaStore) ships in @microsoft/jest-sarif; it is draft-04,
+    // which ajv 8 reads once the draft-04 `$schema`/`id` keywords are taken off.
+    const { $schema: _draft, id, ...official } = JSON.parse(
+      readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'),
+    );
+    const validate = new Ajv({ strict: false, validateFormats: false, unicodeRegExp: false }).compile({ ...official, $id: id });
+    const sarif = JSON.parse(formatSarif(results)) as { runs: { results: unknown[] }[] };
+    assert.ok(validate(sarif), JSON.stringify(validate.errors));
+    assert.ok(sarif.runs[0].results.length > 0);
   });
 
   it('sarif: valid SARIF 2.1.0 with rules, levels and relative locations', async () => {

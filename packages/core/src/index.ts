@@ -1,5 +1,6 @@
 export * from './build-env';
 export * from './build-record';
+export * from './container-build';
 export * from './deb-cache';
 export * from './docker';
 export * from './env-build';

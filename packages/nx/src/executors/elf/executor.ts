@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildRustBinaryInContainer, buildRustBinaryOnHost, sourceDateEpochFromGit, UserError } from '@reprokit/core';
+import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, sourceDateEpochFromGit, UserError } from '@reprokit/core';
 import { resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
 import type { ElfExecutorSchema } from './schema';
@@ -15,12 +15,23 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
     let summary: string;
     if ((options.environment ?? 'container') === 'container') {
       if (!options.image) throw new UserError(`${where}.image: required in container mode (name@sha256:<digest>)`);
-      const result = await buildRustBinaryInContainer({
-        ...common,
-        image: options.image,
-        envLock: options.envLock && resolve(context.root, options.envLock),
-        target: options.target ?? 'x86_64-unknown-linux-gnu',
-      });
+      const envLock = options.envLock && resolve(context.root, options.envLock);
+      let result;
+      if (options.command) {
+        if (!options.artifact) throw new UserError(`${where}.artifact: required with command (the path below /out the command leaves the binary at)`);
+        result = await buildArtifactInContainer({
+          ...common,
+          name: options.binary,
+          kind: 'elf',
+          image: options.image,
+          envLock,
+          command: options.command,
+          artifact: options.artifact,
+          toolchainPackage: options.toolchainPackage ? new RegExp(options.toolchainPackage) : undefined,
+        });
+      } else {
+        result = await buildRustBinaryInContainer({ ...common, image: options.image, envLock, target: options.target ?? 'x86_64-unknown-linux-gnu' });
+      }
       summary = `built ${result.file} in ${result.imageId}${result.toolchain ? ` (${result.toolchain})` : ''}`;
     } else {
       if (!options.toolchain) throw new UserError(`${where}.toolchain: required in host mode ({ "tool": "rustc", "version": "…" })`);

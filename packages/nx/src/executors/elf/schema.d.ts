@@ -5,7 +5,7 @@
  */
 export interface ElfExecutorSchema {
   /**
-   * Name of the cargo binary; also the artifact's name in the manifest.
+   * Name of the binary: the cargo binary to build, and the artifact's name in the manifest.
    */
   binary: string;
   /**
@@ -49,4 +49,18 @@ export interface ElfExecutorSchema {
    * Fixed SOURCE_DATE_EPOCH. Default: the date of the last commit that touched the project (the manifest excluded).
    */
   sourceDateEpoch?: number;
+  /**
+   * Container mode: a build command other than cargo (e.g. ["make", "OUT=/out"]), run in /src (read-only) with /out writable. Requires `artifact`.
+   *
+   * @minItems 1
+   */
+  command?: string[];
+  /**
+   * With `command`: the path below /out the command leaves the binary at.
+   */
+  artifact?: string;
+  /**
+   * With `command`: a regular expression for the environment lock's package recorded as the toolchain (e.g. ^gcc-[0-9]+$).
+   */
+  toolchainPackage?: string;
 }

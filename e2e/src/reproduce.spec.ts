@@ -38,6 +38,18 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     assert.match(many.output, /1 match, 0 mismatch, 0 missing, 0 unexpected/);
   });
 
+  it('run-many reproduces both example projects in parallel; re-recording in parallel changes no manifest', () => {
+    const { status, output } = ws.nx('run-many', '-t', 'reproduce', '--parallel=2', '--output-style=static');
+    assert.equal(status, 0, output);
+    assert.match(output, /^REPRODUCED asdf \(elf\)$/m);
+    assert.match(output, /^REPRODUCED hello \(elf\)$/m);
+    assert.match(output, /built in reprokit\/c-builder@sha256:[0-9a-f]{64} \(gcc-12 /);
+    const update = ws.nx('run-many', '-t', 'checksum', '--parallel=2', '--output-style=static', '--update');
+    assert.equal(update.status, 0, update.output);
+    assert.match(update.output, /packages\/hello-c\/repro-manifest.json unchanged/);
+    assert.equal(ws.git('status', '--porcelain', '--', '*repro-manifest.json'), '');
+  });
+
   it('declares sources, lockfiles, toolchain and its own code as inputs of elf; a README is not one', () => {
     const { status, output } = ws.nx('show', 'target', 'inputs', 'asdf:elf', '--json');
     assert.equal(status, 0, output);

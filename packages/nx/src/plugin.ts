@@ -37,6 +37,21 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
   return [...local, { externalDependencies: external }];
 }
 
+/** reprokit's executors that build artifacts a manifest records. */
+const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf']);
+
+/** Targets a project.json declares with a reprokit build executor: what its reproduce depends on. */
+function declaredBuildTargets(dir: string): string[] {
+  const path = join(dir, 'project.json');
+  if (!existsSync(path)) return [];
+  try {
+    const targets = (JSON.parse(readFileSync(path, 'utf8')).targets ?? {}) as Record<string, { executor?: string }>;
+    return Object.keys(targets).filter((name) => BUILD_EXECUTORS.has(targets[name].executor ?? ''));
+  } catch {
+    return []; // Nx reports a broken project.json itself.
+  }
+}
+
 /** The files a project directory can have, in the order that decides which one reports it. */
 const PROJECT_FILES = ['project.json', 'package.json', 'Cargo.toml', MANIFEST_FILE];
 
@@ -58,7 +73,7 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
         // A project is a directory Nx already knows (project.json or package.json) or a Cargo package.
         const cargo = existsSync(join(dir, 'Cargo.toml')) ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
         if (!cargo && !existsSync(join(dir, 'project.json')) && !existsSync(join(dir, 'package.json'))) return {};
-        const facts = { root, cargoBinary: cargo, hasManifest: existsSync(join(dir, MANIFEST_FILE)) };
+        const facts = { root, cargoBinary: cargo, hasManifest: existsSync(join(dir, MANIFEST_FILE)), declaredBuildTargets: declaredBuildTargets(dir) };
         return { projects: { [root]: { targets: inferTargets(facts, opts ?? {}, inputs) } } };
       },
       files,

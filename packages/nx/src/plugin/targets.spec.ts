@@ -31,6 +31,13 @@ describe('inferTargets', () => {
     assert.ok(targets.elf.metadata?.description);
   });
 
+  it('wires reproduce and checksum to build targets a project declares itself', () => {
+    const targets = inferTargets({ root: 'c', hasManifest: true, declaredBuildTargets: ['elf'] }, {}, inputs);
+    assert.deepEqual(Object.keys(targets), ['pins', 'checksum', 'reproduce']);
+    assert.deepEqual(targets.reproduce.dependsOn, ['elf']);
+    assert.deepEqual(targets.checksum.dependsOn, ['elf']);
+  });
+
   it('names targets as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elfTargetName: 'build-elf', reproduceTargetName: 'repro' }, inputs);
     assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro']);

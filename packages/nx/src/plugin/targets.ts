@@ -22,6 +22,8 @@ export interface ProjectFacts {
   /** From Cargo.toml, when the project builds a Rust binary. */
   cargoBinary?: string;
   hasManifest: boolean;
+  /** Build targets the project declares itself (project.json targets using a reprokit build executor). */
+  declaredBuildTargets?: string[];
 }
 
 /** Where the pin policy lives, an input of every pins target. */
@@ -50,8 +52,8 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
       },
     },
   };
-  const buildTargets: string[] = [];
-  if (facts.cargoBinary) {
+  const buildTargets: string[] = [...(facts.declaredBuildTargets ?? [])];
+  if (facts.cargoBinary && !buildTargets.includes(names.elf)) {
     buildTargets.push(names.elf);
     targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs);
   }

@@ -74,7 +74,10 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
         const cargo = existsSync(join(dir, 'Cargo.toml')) ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
         if (!cargo && !existsSync(join(dir, 'project.json')) && !existsSync(join(dir, 'package.json'))) return {};
         const facts = { root, cargoBinary: cargo, hasManifest: existsSync(join(dir, MANIFEST_FILE)), declaredBuildTargets: declaredBuildTargets(dir) };
-        return { projects: { [root]: { targets: inferTargets(facts, opts ?? {}, inputs) } } };
+        const targets = inferTargets(facts, opts ?? {}, inputs);
+        // A bare Cargo package is a project of its own, named after its binary.
+        const named = existsSync(join(dir, 'project.json')) || existsSync(join(dir, 'package.json'));
+        return { projects: { [root]: named ? { targets } : { name: cargo, targets } } };
       },
       files,
       options ?? {},

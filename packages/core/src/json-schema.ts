@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from './errors';
 import { jsonPointerToPath } from './json-file';
@@ -25,19 +25,26 @@ export function describeSchemaError(error: ErrorObject): string {
   return `${jsonPointerToPath(pointer)}: ${message}`;
 }
 
+/** Where tools/gen-schema-types.mjs puts the precompiled (ajv standalone) validators. */
+const VALIDATOR_DIR = join(__dirname, '..', 'validators');
+
 /**
- * A checker for one of reprokit's schemas (compiled on first use): returns the data typed, or throws
- * a one-line UserError naming the file and the JSON path of the first problem.
+ * A checker for one of reprokit's schemas: returns the data typed, or throws a one-line UserError
+ * naming the file and the JSON path of the first problem. It uses the schema's precompiled
+ * validator (generated with the same ajv options, kept current by a test), and compiles the schema
+ * with ajv only for a schema that has none.
  */
 export function schemaChecker<T>(schemaFile: string): (data: unknown, path: string) => T {
   let validate: ValidateFunction | undefined;
   return (data, path) => {
     if (!validate) {
-      // ajv is loaded on first use only, to keep executors that never validate fast to start.
-      const { default: Ajv } = require('ajv') as typeof import('ajv');
-      validate = new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(
-        JSON.parse(readFileSync(join(SCHEMA_DIR, schemaFile), 'utf8')),
-      );
+      const precompiled = join(VALIDATOR_DIR, schemaFile.replace(/\.schema\.json$/, '.js'));
+      if (existsSync(precompiled)) {
+        validate = require(precompiled) as ValidateFunction;
+      } else {
+        const { default: Ajv } = require('ajv') as typeof import('ajv');
+        validate = new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(JSON.parse(readFileSync(join(SCHEMA_DIR, schemaFile), 'utf8')));
+      }
     }
     if (!validate(data)) throw new UserError(`${path}: ${describeSchemaError(validate.errors![0])}`);
     return data as T;

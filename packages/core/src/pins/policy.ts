@@ -1,9 +1,8 @@
-import Ajv from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeFsError, UserError } from '../errors';
 import { parseJson } from '../json-file';
-import { describeSchemaError } from '../manifest';
+import { schemaChecker } from '../json-schema';
 import { matchesGlob } from './glob';
 import { ruleById, type Finding, type Severity } from './rules';
 
@@ -35,7 +34,7 @@ export interface LoadedPolicy {
 
 export const EMPTY_POLICY: LoadedPolicy = { policy: {} };
 
-let validator: ReturnType<Ajv['compile']> | undefined;
+const checkPolicySchema = schemaChecker<PinPolicy>('reprokit-pins.schema.json');
 
 /** Reads and validates a policy file; anything wrong is one line naming the file and the JSON path. */
 export function loadPolicy(path: string): LoadedPolicy {
@@ -49,9 +48,7 @@ export function loadPolicy(path: string): LoadedPolicy {
 }
 
 export function parsePolicy(data: unknown, path: string): PinPolicy {
-  validator ??= new Ajv({ allErrors: false, strict: true }).compile(JSON.parse(readFileSync(POLICY_SCHEMA_PATH, 'utf8')));
-  if (!validator(data)) throw new UserError(`${path}: ${describeSchemaError(validator.errors![0])}`);
-  const policy = data as PinPolicy;
+  const policy = checkPolicySchema(data, path);
   policy.exemptions?.forEach((exemption, i) => {
     if (exemption.expires !== undefined && !isRealDate(exemption.expires)) {
       throw new UserError(`${path}: $.exemptions[${i}].expires: ${exemption.expires} is not a date`);

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar, type YAMLMap } from 'yaml';
+import type { Document, LineCounter, Scalar, YAMLMap } from 'yaml';
 import { MappedText, type Position } from './mapped-text';
 import { isPinnedImage, type RawFinding } from './rules';
 import { checkShellScript, type ShellCheckOptions } from './shell-rules';
@@ -12,6 +12,8 @@ type Node = ReturnType<Document['createNode']> | Scalar | YAMLMap | null | undef
  * action.yml, whose steps are under `runs`.
  */
 export function checkWorkflow(text: string, kind: 'workflow' | 'action', options: Omit<ShellCheckOptions, 'context'>): RawFinding[] {
+  // yaml is loaded on first use: most scans and every build executor never read a workflow.
+  const { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } = require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   if (doc.errors.length > 0) {

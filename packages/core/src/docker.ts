@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
+import { BuildLog } from './build-log';
 import { UserError } from './errors';
 
 /** Where dockerode connects: DOCKER_HOST, or the default socket. */
@@ -95,8 +96,6 @@ export interface ContainerRun {
   log?: (line: string) => void;
 }
 
-const TAIL_LINES = 20;
-
 /**
  * Runs a command in a fresh container with no network, streaming its output live behind a prefix.
  * The container is removed afterwards, also on failure and on Ctrl-C. A failure reports the exit
@@ -104,7 +103,7 @@ const TAIL_LINES = 20;
  */
 export async function runInContainer(docker: Docker, run: ContainerRun): Promise<void> {
   if (/^0(:|$)/.test(run.user) || run.user.startsWith('root')) throw new UserError(`refusing to build as root (user ${run.user})`);
-  const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const log = new BuildLog(run.logPrefix, run.log);
   const container = await docker.createContainer({
     Image: run.image,
     Cmd: run.cmd,
@@ -132,35 +131,20 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const tail: string[] = [];
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     const output = new PassThrough();
     docker.modem.demuxStream(stream, output, output);
-    let rest = '';
+    const lines = log.stream();
     output.setEncoding('utf8');
-    output.on('data', (text: string) => {
-      const lines = (rest + text).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        tail.push(line);
-        if (tail.length > TAIL_LINES) tail.shift();
-        log(run.logPrefix + line);
-      }
-    });
+    output.on('data', (text: string) => lines.write(text));
     const ended = new Promise<void>((done) => stream.on('end', done));
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     if (interrupted) await new Promise(() => {});
     await ended;
-    if (rest) {
-      tail.push(rest);
-      log(run.logPrefix + rest);
-    }
-    if (StatusCode !== 0) {
-      const last = tail.length ? `; last lines:\n${tail.slice(-TAIL_LINES).map((line) => '  ' + line).join('\n')}` : '';
-      throw new UserError(`\`${run.cmd.join(' ')}\` failed with exit ${StatusCode} in ${run.image}${last}`);
-    }
+    lines.end();
+    if (StatusCode !== 0) throw new UserError(`\`${run.cmd.join(' ')}\` failed with exit ${StatusCode} in ${run.image}${log.lastLines()}`);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

@@ -1,4 +1,5 @@
 export * from './build-env';
+export * from './build-log';
 export * from './build-record';
 export * from './container-build';
 export * from './deb-cache';

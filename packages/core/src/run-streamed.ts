@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { BuildLog } from './build-log';
 import { UserError } from './errors';
 
 export interface StreamedCommand {
@@ -15,15 +16,9 @@ export interface StreamedCommand {
   umask?: number;
 }
 
-const TAIL_LINES = 20;
-
-/**
- * Runs a build command with its output streamed live, line by line, behind a prefix. A failure
- * reports the exit code and the last lines, which is usually where the compiler said why.
- */
+/** Runs a build command with its output streamed live (see BuildLog); a failure reports the exit code and the last lines. */
 export async function runStreamed(cmd: StreamedCommand): Promise<void> {
-  const log = cmd.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const tail: string[] = [];
+  const log = new BuildLog(cmd.prefix, cmd.log);
   // The umask is inherited by children at spawn: set it for the spawn, then restore ours.
   const previousUmask = cmd.umask === undefined ? undefined : process.umask(cmd.umask);
   let child;
@@ -32,23 +27,14 @@ export async function runStreamed(cmd: StreamedCommand): Promise<void> {
   } finally {
     if (previousUmask !== undefined) process.umask(previousUmask);
   }
-  const onLine = (line: string) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    log(cmd.prefix + line);
-  };
   const pending = [child.stdout, child.stderr].map(
     (stream) =>
       new Promise<void>((done) => {
-        let rest = '';
+        const lines = log.stream();
         stream.setEncoding('utf8');
-        stream.on('data', (text: string) => {
-          const lines = (rest + text).split('\n');
-          rest = lines.pop() ?? '';
-          lines.forEach(onLine);
-        });
+        stream.on('data', (text: string) => lines.write(text));
         stream.on('end', () => {
-          if (rest) onLine(rest);
+          lines.end();
           done();
         });
       }),
@@ -60,7 +46,6 @@ export async function runStreamed(cmd: StreamedCommand): Promise<void> {
   await Promise.all(pending);
   if (code === 'ENOENT') throw new UserError(`${cmd.command}: command not found: install it or fix PATH`);
   if (code !== 0) {
-    const last = tail.length ? `; last lines:\n${tail.map((line) => '  ' + line).join('\n')}` : '';
-    throw new UserError(`\`${[cmd.command, ...cmd.args].join(' ')}\` failed with exit ${code}${last}`);
+    throw new UserError(`\`${[cmd.command, ...cmd.args].join(' ')}\` failed with exit ${code}${log.lastLines()}`);
   }
 }

@@ -1,8 +1,11 @@
 import { tmpdir } from 'node:os';
+import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { lockBuildEnv } from './build-env';
 import { buildEnv } from './env-build';
+import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
+import { reproduceReport } from './reproduce';
 import { isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
 import { renderVerifyTable, verifyManifest } from './verify';
@@ -13,6 +16,7 @@ const USAGE = `usage: reprokit <command> [options]
 commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
   verify MANIFEST [--json]                        compare the artifacts on disk with a repro-manifest.json
+  reproduce MANIFEST [--record-command CMD]       verify, then print the paper trail a reviewer writes down
   env lock SPEC                                   resolve env.json's Debian packages into env.lock.json beside it
   env build LOCK [--record] [--reuse] [--push REPO]
                                                   build the locked environment's image and load it into docker;
@@ -83,6 +87,17 @@ async function envCommand(args: string[]): Promise<number> {
   throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock or build)`);
 }
 
+async function reproduceCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { 'record-command': { type: 'string' } }, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('reproduce: name exactly one MANIFEST (a repro-manifest.json)');
+  const manifestPath = positionals[0];
+  const workspaceRoot = gitToplevel(process.cwd()) ?? process.cwd();
+  const projectRoot = relative(workspaceRoot, dirname(resolve(manifestPath))) || '.';
+  const { ok, text } = await reproduceReport({ manifestPath, workspaceRoot, projectRoot, howToCreate: values['record-command'] });
+  process.stdout.write(text);
+  return ok ? 0 : 1;
+}
+
 /** Runs the CLI and returns its exit status; user errors are one line on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -92,6 +107,8 @@ export async function main(argv: string[]): Promise<number> {
         return await hashCommand(rest);
       case 'verify':
         return await verifyCommand(rest);
+      case 'reproduce':
+        return await reproduceCommand(rest);
       case 'env':
         return await envCommand(rest);
       case 'pins':

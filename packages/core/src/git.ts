@@ -44,3 +44,9 @@ export function sourceDateEpochFromGit(projectDir: string, excluded: string[] = 
   }
   return Number(log.out);
 }
+
+/** The work tree's top directory, or undefined outside a git repository. */
+export function gitToplevel(cwd: string): string | undefined {
+  const top = git(cwd, ['rev-parse', '--show-toplevel']);
+  return top.ok && top.out ? top.out : undefined;
+}

@@ -15,6 +15,7 @@ export * from './manifest';
 export * from './oci-config';
 export * from './paper-trail';
 export * from './record';
+export * from './reproduce';
 export * from './run-streamed';
 export * from './rust-container-build';
 export * from './rust-host-build';

@@ -28,6 +28,7 @@ describe('inferTargets', () => {
     assert.equal(elf.options.image, 'b@sha256:' + '0'.repeat(64));
     assert.deepEqual(targets.reproduce.dependsOn, ['elf']);
     assert.equal(targets.reproduce.cache, false);
+    assert.equal(targets.reproduce.options.command, "reprokit reproduce {projectRoot}/repro-manifest.json --record-command 'npx nx run {projectName}:checksum --update'");
     assert.ok(targets.elf.metadata?.description);
   });
 

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { renderPaperTrail, renderVerifyTable, verifyManifest } from '@reprokit/core';
+import { reproduceReport } from '@reprokit/core';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ReproduceExecutorSchema } from './schema';
 
@@ -10,10 +10,13 @@ import type { ReproduceExecutorSchema } from './schema';
 export default async function reproduceExecutor(options: ReproduceExecutorSchema, context: ExecutorContext) {
   return runUserFacing(context, async () => {
     const project = projectPaths(context);
-    const manifestPath = manifestPathOf(project, options.manifest);
-    const result = await verifyManifest(manifestPath, recordCommand(project));
-    if (!result.ok) process.stdout.write(renderVerifyTable(result) + '\n\n');
-    process.stdout.write(renderPaperTrail({ result, workspaceRoot: context.root, projectRoot: project.root }) + '\n');
-    return result.ok;
+    const { ok, text } = await reproduceReport({
+      manifestPath: manifestPathOf(project, options.manifest),
+      workspaceRoot: context.root,
+      projectRoot: project.root,
+      howToCreate: recordCommand(project),
+    });
+    process.stdout.write(text);
+    return ok;
   });
 }

@@ -7,8 +7,8 @@ import { REPROKIT_VERSION } from './version';
 export interface RecordManifestInput {
   manifestPath: string;
   project: string;
-  /** Output directory relative to the manifest. */
-  outputDir: string;
+  /** Output directory relative to the manifest; default: the existing manifest's, else `dist`. */
+  outputDir?: string;
   workspaceRoot: string;
   now?: Date;
 }
@@ -26,7 +26,10 @@ export interface RecordManifestResult {
  */
 export async function recordManifest(input: RecordManifestInput): Promise<RecordManifestResult> {
   const manifestDir = dirname(resolve(input.manifestPath));
-  const records = await readBuildRecords(resolve(manifestDir, input.outputDir));
+  // An existing manifest that does not parse is simply replaced: recording is how it gets repaired.
+  const previous = await readManifest(input.manifestPath).catch(() => undefined);
+  const outputDir = input.outputDir ?? previous?.outputDir ?? 'dist';
+  const records = await readBuildRecords(resolve(manifestDir, outputDir));
   const artifacts = await Promise.all(
     records.map((record) =>
       recordArtifact(input.manifestPath, {
@@ -37,15 +40,14 @@ export async function recordManifest(input: RecordManifestInput): Promise<Record
       }),
     ),
   );
-  const previous = await readManifest(input.manifestPath).catch(() => undefined);
-  if (previous && previous.outputDir === input.outputDir && sameArtifacts(previous.artifacts, artifacts)) {
+  if (previous && previous.outputDir === outputDir && sameArtifacts(previous.artifacts, artifacts)) {
     return { manifest: previous, changed: false };
   }
   const git = gitState(input.workspaceRoot);
   const manifest: ReproManifest = {
     manifestVersion: 1,
     project: input.project,
-    outputDir: input.outputDir,
+    outputDir,
     recorded: {
       commit: git.commit,
       commitDate: git.commitDate,

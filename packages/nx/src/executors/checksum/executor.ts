@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { readManifest, recordManifest, renderVerifyTable, verifyManifest } from '@reprokit/core';
+import { recordManifest, renderVerifyTable, verifyManifest } from '@reprokit/core';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ChecksumExecutorSchema } from './schema';
 
@@ -8,13 +8,7 @@ export default async function checksumExecutor(options: ChecksumExecutorSchema, 
     const project = projectPaths(context);
     const manifestPath = manifestPathOf(project, options.manifest);
     if (options.update) {
-      const previous = await readManifest(manifestPath).catch(() => undefined);
-      const { manifest, changed } = await recordManifest({
-        manifestPath,
-        project: project.name,
-        outputDir: previous?.outputDir ?? 'dist',
-        workspaceRoot: context.root,
-      });
+      const { manifest, changed } = await recordManifest({ manifestPath, project: project.name, workspaceRoot: context.root });
       const names = manifest.artifacts.map((artifact) => artifact.name).join(', ');
       process.stdout.write(changed ? `recorded ${names} in ${manifestPath}\n` : `${manifestPath} unchanged: ${names} hash as recorded\n`);
       return true;

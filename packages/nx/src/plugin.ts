@@ -29,7 +29,9 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
     }
     const rel = entry.resolved;
     local.push(`{workspaceRoot}/${rel}/package.json`, `{workspaceRoot}/${rel}/src/**/*`, `!{workspaceRoot}/${rel}/src/**/*.spec.ts`);
-    if (existsSync(join(workspaceRoot, rel, 'schema'))) local.push(`{workspaceRoot}/${rel}/schema/**/*`);
+    for (const dir of ['schema', 'validators']) {
+      if (existsSync(join(workspaceRoot, rel, dir))) local.push(`{workspaceRoot}/${rel}/${dir}/**/*`);
+    }
     if (existsSync(join(workspaceRoot, rel, 'executors.json'))) local.push(`{workspaceRoot}/${rel}/executors.json`);
   }
   // A local reprokit's own dependencies are external nodes; an installed reprokit brings its own.
@@ -67,16 +69,17 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
       (file, opts): CreateNodesResult => {
         const root = dirname(file);
         const dir = join(context.workspaceRoot, root);
+        const has = (name: string) => existsSync(join(dir, name));
         // One result per project directory: from the first of its files in PROJECT_FILES' order.
-        const name = file.slice(root === '.' ? 0 : root.length + 1);
-        if (PROJECT_FILES.slice(0, PROJECT_FILES.indexOf(name)).some((earlier) => existsSync(join(dir, earlier)))) return {};
+        const own = file.slice(root === '.' ? 0 : root.length + 1);
+        if (PROJECT_FILES.slice(0, PROJECT_FILES.indexOf(own)).some(has)) return {};
         // A project is a directory Nx already knows (project.json or package.json) or a Cargo package.
-        const cargo = existsSync(join(dir, 'Cargo.toml')) ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
-        if (!cargo && !existsSync(join(dir, 'project.json')) && !existsSync(join(dir, 'package.json'))) return {};
-        const facts = { root, cargoBinary: cargo, hasManifest: existsSync(join(dir, MANIFEST_FILE)), declaredBuildTargets: declaredBuildTargets(dir) };
+        const named = has('project.json') || has('package.json');
+        const cargo = has('Cargo.toml') ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
+        if (!cargo && !named) return {};
+        const facts = { root, cargoBinary: cargo, hasManifest: has(MANIFEST_FILE), declaredBuildTargets: declaredBuildTargets(dir) };
         const targets = inferTargets(facts, opts ?? {}, inputs);
         // A bare Cargo package is a project of its own, named after its binary.
-        const named = existsSync(join(dir, 'project.json')) || existsSync(join(dir, 'package.json'));
         return { projects: { [root]: named ? { targets } : { name: cargo, targets } } };
       },
       files,

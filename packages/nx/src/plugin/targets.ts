@@ -46,6 +46,8 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
       executor: '@reprokit/nx:pins',
       cache: true,
       inputs: ['{projectRoot}/**/*', `{workspaceRoot}/${PINS_POLICY_FILE}`, ...reprokitInputs],
+      // The report file, when asked for one, so that a cache hit restores it too.
+      outputs: ['{options.outputFile}'],
       metadata: {
         description: 'Find inputs not pinned by content hash: unpinned images and actions, unlocked builds, unverified sources',
         technologies: ['reprokit'],

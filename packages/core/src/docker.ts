@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { createReadStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { BuildLog } from './build-log';
 import { UserError } from './errors';
@@ -50,9 +51,10 @@ export function parsePinnedImageRef(ref: string): PinnedImageRef {
   return { name: match[1], digest: match[2] };
 }
 
-function hasRegistry(name: string): boolean {
+/** The registry host a repository name starts with (`127.0.0.1:5000/x`), or undefined for a bare name. */
+export function registryOf(name: string): string | undefined {
   const first = name.split('/')[0];
-  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : undefined;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function ensureImage(docker: Docker, ref: string, log: (line: strin
   if (byId) return byId;
   const byRepoDigest = await present(ref);
   if (byRepoDigest) return byRepoDigest;
-  if (!hasRegistry(name)) {
+  if (!registryOf(name)) {
     throw new UserError(`image ${ref} is not present and names no registry to pull it from: build it (e.g. \`npx reprokit env build tools/envs/<name>/env.lock.json\`)`);
   }
   log(`pulling ${ref}`);
@@ -154,7 +156,6 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
 
 /** Loads a docker-archive tar and returns nothing until docker has it. */
 export async function loadDockerArchive(docker: Docker, archive: string): Promise<void> {
-  const { createReadStream } = await import('node:fs');
   const stream = await docker.loadImage(createReadStream(archive), { quiet: true });
   await new Promise<void>((done, fail) => docker.modem.followProgress(stream, (error) => (error ? fail(error) : done())));
 }

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { isUserError } from '@reprokit/core';
+import { isUserError, MANIFEST_FILE } from '@reprokit/core';
 import { join, relative, resolve } from 'node:path';
 
 export interface ProjectPaths {
@@ -18,7 +18,7 @@ export function projectPaths(context: ExecutorContext): ProjectPaths {
 }
 
 /** The manifest's path, relative to where the user runs nx, so messages show a short path. */
-export function manifestPathOf(project: ProjectPaths, manifest = 'repro-manifest.json'): string {
+export function manifestPathOf(project: ProjectPaths, manifest = MANIFEST_FILE): string {
   return relative(process.cwd(), join(project.dir, manifest)) || '.';
 }
 

@@ -15,6 +15,14 @@ function displayFile(result: RepositoryResult, finding: Finding, cwd: string): s
   return root === '' ? finding.file : `${root}/${finding.file}`;
 }
 
+export const FORMATS = ['text', 'json', 'sarif'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** The findings in one of the output formats. */
+export function formatFindings(results: RepositoryResult[], format: Format): string {
+  return format === 'json' ? formatJson(results) : format === 'sarif' ? formatSarif(results) : formatText(results);
+}
+
 /** `file:line:col severity rule message`, one finding a line, files shown from the working directory. */
 export function formatText(results: RepositoryResult[], cwd = process.cwd()): string {
   return results

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors';
-import { formatJson, formatSarif, formatText } from './format';
-import { SEVERITIES, SEVERITY_RANK, type Severity } from './rules';
+import { formatFindings, FORMATS, type Format } from './format';
+import { reachesSeverity, SEVERITIES, summarizeFindings, type Severity } from './rules';
 import { scanPins } from './scan';
 import { updatePins } from './update';
 
@@ -18,8 +18,6 @@ It never guesses: what it cannot resolve stays and is reported.
 
 exit status: 0 nothing at or above --fail-on (default error) / everything pinned, 1 a finding at or
 above it / something left unpinned, 2 bad usage or policy`;
-
-const FORMATS = ['text', 'json', 'sarif'] as const;
 
 /** `reprokit pins …`: returns the exit status; bad usage and bad policies throw UserError. */
 export async function pinsCommand(args: string[]): Promise<number> {
@@ -46,22 +44,20 @@ export async function pinsCommand(args: string[]): Promise<number> {
     throw new UserError(`pins check: ${(error as Error).message}`);
   }
   const { values, positionals } = parsed;
-  const format = values.format as (typeof FORMATS)[number];
+  const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new UserError(`--format: unknown format ${JSON.stringify(values.format)} (one of ${FORMATS.join(', ')})`);
   const failOn = values['fail-on'] as Severity;
   if (!SEVERITIES.includes(failOn)) throw new UserError(`--fail-on: unknown severity ${JSON.stringify(values['fail-on'])} (one of ${SEVERITIES.join(', ')})`);
 
   const results = await scanPins(positionals.length > 0 ? positionals : ['.'], { policy: values.policy });
-  const output = format === 'json' ? formatJson(results) : format === 'sarif' ? formatSarif(results) : formatText(results);
-  process.stdout.write(output);
+  process.stdout.write(formatFindings(results, format));
   const findings = results.flatMap((result) => result.findings);
   if (format === 'text') {
     const skipped = results.reduce((sum, result) => sum + result.skipped.length, 0);
     const checked = results.reduce((sum, result) => sum + result.checked, 0);
-    const counts = SEVERITIES.map((severity) => `${findings.filter((finding) => finding.severity === severity).length} ${severity}`).join(', ');
-    process.stderr.write(`pins: ${findings.length} findings (${counts}) in ${checked} files checked${skipped ? `, ${skipped} skipped (binary or over 1 MiB)` : ''}\n`);
+    process.stderr.write(`pins: ${summarizeFindings(findings)} in ${checked} files checked${skipped ? `, ${skipped} skipped (binary or over 1 MiB)` : ''}\n`);
   }
-  return findings.some((finding) => SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[failOn]) ? 1 : 0;
+  return reachesSeverity(findings, failOn) ? 1 : 0;
 }
 
 async function updateCommand(args: string[]): Promise<number> {

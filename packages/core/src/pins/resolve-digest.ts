@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { registryOf } from '../docker';
 
 /** Where a tag was resolved to a digest, for the report. */
 export interface ResolvedImage {
@@ -18,11 +19,6 @@ function splitReference(ref: string): { name: string; tag: string } {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
   return colon > slash ? { name: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { name: ref, tag: 'latest' };
-}
-
-function registryOf(name: string): string | undefined {
-  const first = name.split('/')[0];
-  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : undefined;
 }
 
 /**

@@ -40,6 +40,17 @@ export interface RawFinding {
   message: string;
 }
 
+/** `3 findings (2 error, 1 warning, 0 note)`: the one-line summary of a scan. */
+export function summarizeFindings(findings: readonly Finding[]): string {
+  const counts = SEVERITIES.map((severity) => `${findings.filter((finding) => finding.severity === severity).length} ${severity}`).join(', ');
+  return `${findings.length} findings (${counts})`;
+}
+
+/** Whether any finding is at least as severe as `failOn`: what makes a check fail. */
+export function reachesSeverity(findings: readonly Finding[], failOn: Severity): boolean {
+  return findings.some((finding) => SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[failOn]);
+}
+
 export const RULES: readonly RuleDefinition[] = [
   {
     id: 'docker-from-unpinned',

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, sourceDateEpochFromGit, UserError } from '@reprokit/core';
+import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, MANIFEST_FILE, sourceDateEpochFromGit, UserError } from '@reprokit/core';
 import { resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
 import type { ElfExecutorSchema } from './schema';
@@ -9,7 +9,7 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
     const project = projectPaths(context);
     const where = `${project.root}/project.json: targets.${context.targetName}.options`;
     const outputDir = resolve(project.dir, options.outputDir ?? 'dist');
-    const sourceDateEpoch = options.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, ['repro-manifest.json']);
+    const sourceDateEpoch = options.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, [MANIFEST_FILE]);
     const logPrefix = `[${project.name}:${context.targetName}] `;
     const common = { projectDir: project.dir, binary: options.binary, outputDir, sourceDateEpoch, cargoArgs: options.cargoArgs, logPrefix };
     let summary: string;

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { formatJson, formatSarif, formatText, scanPins, SEVERITIES, SEVERITY_RANK, writeFileAtomic } from '@reprokit/core';
+import { formatFindings, reachesSeverity, scanPins, summarizeFindings, writeFileAtomic } from '@reprokit/core';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -21,8 +21,7 @@ export default async function pinsExecutor(options: PinsExecutorSchema, context:
     const project = projectPaths(context);
     const files = projectFiles(context.root, project.root);
     const results = files.length ? await scanPins(files, { policy: options.policy && resolve(context.root, options.policy) }) : [];
-    const format = options.format ?? 'text';
-    const report = format === 'json' ? formatJson(results) : format === 'sarif' ? formatSarif(results) : formatText(results);
+    const report = formatFindings(results, options.format ?? 'text');
     process.stdout.write(report);
     if (options.outputFile) {
       const path = resolve(context.root, options.outputFile);
@@ -30,9 +29,7 @@ export default async function pinsExecutor(options: PinsExecutorSchema, context:
       writeFileAtomic(path, report);
     }
     const findings = results.flatMap((result) => result.findings);
-    const failOn = options.failOn ?? 'error';
-    const counts = SEVERITIES.map((severity) => `${findings.filter((f) => f.severity === severity).length} ${severity}`).join(', ');
-    process.stderr.write(`[${project.name}:${context.targetName}] ${files.length} files, ${findings.length} findings (${counts})\n`);
-    return !findings.some((finding) => SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[failOn]);
+    process.stderr.write(`[${project.name}:${context.targetName}] ${files.length} files, ${summarizeFindings(findings)}\n`);
+    return !reachesSeverity(findings, options.failOn ?? 'error');
   });
 }

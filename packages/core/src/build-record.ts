@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, utimesSync
 import { join, resolve } from 'node:path';
 import { UserError } from './errors';
 import { readJsonFile, writeFileAtomic } from './json-file';
-import type { Environment, ProducedArtifact } from './manifest';
+import type { Environment, OciImage, ProducedArtifact } from './manifest';
 
 /**
  * Build targets leave one record per artifact in `<outputDir>/.reprokit/<name>.json`: what the
@@ -18,6 +18,8 @@ export interface BuildRecord {
   file: string;
   environment: Environment;
   sourceDateEpoch: number;
+  /** For an image: its digests, and its layout directory relative to the output directory. */
+  image?: OciImage;
 }
 
 export function writeBuildRecord(outputDir: string, record: BuildRecord): void {
@@ -42,7 +44,8 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
     if (typeof record?.name !== 'string' || typeof record.file !== 'string' || typeof record.environment !== 'object') {
       throw new UserError(`${path}: not a reprokit build record: rebuild the project`);
     }
-    records.push({ ...record, absolutePath: resolve(outputDir, record.file) });
+    const image = record.image && { ...record.image, layout: resolve(outputDir, record.image.layout) };
+    records.push({ ...record, absolutePath: resolve(outputDir, record.file), ...(image ? { image } : {}) });
   }
   return records;
 }

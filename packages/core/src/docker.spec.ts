@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { readBuildEnvLock } from './build-env';
 import { connectDocker, ensureImage, loadDockerArchive, parsePinnedImageRef, pushImage, runInContainer } from './docker';
-import { writeDockerArchive } from './env-image';
+import { writeDockerArchive } from './oci/image-files';
 import { imageConfigBytes, sha256Digest } from './oci-config';
 import { TarWriter } from './tar-writer';
 import { tempDir } from './testing/fixtures';
@@ -176,7 +176,7 @@ describe('registry round trip (127.0.0.1:5000)', () => {
     imageId = sha256Digest(config);
     mkdirSync(join(dir, 'archive'));
     const archive = join(dir, 'archive', 'image.tar');
-    writeDockerArchive(archive, config, imageId, layerPath, layer.size, 'reprokit/test-tiny:x');
+    writeDockerArchive(archive, config, [{ path: layerPath, diffId: `sha256:${layer.sha256}`, size: layer.size }], 'reprokit/test-tiny:x');
     await loadDockerArchive(docker, archive);
     const pushed = await pushImage(docker, imageId, '127.0.0.1:5000/reprokit/test-tiny', 'x');
     assert.match(pushed, /^127\.0\.0\.1:5000\/reprokit\/test-tiny@sha256:[0-9a-f]{64}$/);

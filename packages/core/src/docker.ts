@@ -96,6 +96,10 @@ export interface ContainerRun {
   /** Printed before every log line, e.g. `[asdf:elf] `. */
   logPrefix: string;
   log?: (line: string) => void;
+  /** False for a Dockerfile RUN, whose changes to the root filesystem are the point. Default true. */
+  readOnlyRootfs?: boolean;
+  /** Called on the created container before it starts (e.g. to copy files in). */
+  beforeStart?: (container: Docker.Container) => Promise<void>;
 }
 
 /**
@@ -103,7 +107,7 @@ export interface ContainerRun {
  * The container is removed afterwards, also on failure and on Ctrl-C. A failure reports the exit
  * code and the last lines.
  */
-export async function runInContainer(docker: Docker, run: ContainerRun): Promise<void> {
+export async function runInContainer<T = void>(docker: Docker, run: ContainerRun, afterSuccess?: (container: Docker.Container) => Promise<T>): Promise<T | undefined> {
   if (/^0(:|$)/.test(run.user) || run.user.startsWith('root')) throw new UserError(`refusing to build as root (user ${run.user})`);
   const log = new BuildLog(run.logPrefix, run.log);
   const container = await docker.createContainer({
@@ -117,7 +121,7 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
     HostConfig: {
       NetworkMode: 'none',
       Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
-      ReadonlyRootfs: true,
+      ReadonlyRootfs: run.readOnlyRootfs ?? true,
       Tmpfs: { '/tmp': 'rw,exec,mode=1777' },
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
@@ -141,12 +145,14 @@ export async function runInContainer(docker: Docker, run: ContainerRun): Promise
     output.setEncoding('utf8');
     output.on('data', (text: string) => lines.write(text));
     const ended = new Promise<void>((done) => stream.on('end', done));
+    if (run.beforeStart) await run.beforeStart(container);
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     if (interrupted) await new Promise(() => {});
     await ended;
     lines.end();
     if (StatusCode !== 0) throw new UserError(`\`${run.cmd.join(' ')}\` failed with exit ${StatusCode} in ${run.image}${log.lastLines()}`);
+    return afterSuccess ? await afterSuccess(container) : undefined;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

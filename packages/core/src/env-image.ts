@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { serializeBuildEnvLock, type BuildEnvLock } from './build-env';
 import { fetchLockedDebs, defaultDebCacheDir } from './deb-cache';
 import { UserError } from './errors';
 import { imageConfigBytes, sha256Digest } from './oci-config';
-import { TarWriter, writeDirectoryTar } from './tar-writer';
+import { writeDockerArchive } from './oci/image-files';
+import { writeDirectoryTar } from './tar-writer';
 
 /** Debian 12 is merged-/usr: these are links into /usr before any package is unpacked. */
 const MERGED_USR_LINKS: [string, string][] = [
@@ -85,28 +86,9 @@ export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDi
     });
     const imageId = sha256Digest(config);
     const archive = join(workDir, `reprokit-env-${lock.name}-${imageId.slice(7, 19)}.tar`);
-    writeDockerArchive(archive, config, imageId, layerPath, layer.size, `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
+    writeDockerArchive(archive, config, [{ path: layerPath, diffId, size: layer.size }], `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
     return { imageId, diffId, archive, layerSize: layer.size };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-/** `docker load`'s format: the config, the layer, and a manifest.json naming them. */
-export function writeDockerArchive(path: string, config: Buffer, imageId: string, layerPath: string, layerSize: number, tag: string): void {
-  const hex = imageId.slice('sha256:'.length);
-  const layerName = `${hex}/layer.tar`;
-  const manifest = Buffer.from(JSON.stringify([{ Config: `${hex}.json`, RepoTags: [tag], Layers: [layerName] }]));
-  const meta = { mode: 0o644, uid: 0, gid: 0 };
-  const fd = openSync(path, 'w', 0o644);
-  try {
-    const tar = new TarWriter(fd, 0);
-    tar.buffer(`${hex}.json`, config, meta);
-    tar.directory(hex, { ...meta, mode: 0o755 });
-    tar.file(layerName, layerPath, layerSize, meta);
-    tar.buffer('manifest.json', manifest, meta);
-    tar.finish();
-  } finally {
-    closeSync(fd);
   }
 }

@@ -50,6 +50,7 @@ export interface Artifact {
   blake2b512: string;
   sha256: string;
   environment: Environment;
+  image?: OciImage;
 }
 export interface HostEnvironment {
   type: 'host';
@@ -62,4 +63,25 @@ export interface ContainerEnvironment {
   type: 'container';
   image: string;
   toolchain?: string;
+}
+/**
+ * For an `oci` artifact (a docker-archive): the image it holds, as docker and registries name it, and its OCI image layout.
+ */
+export interface OciImage {
+  /**
+   * The image ID: the sha256 of the config, what `docker image inspect` reports.
+   */
+  id: string;
+  /**
+   * The digest of the OCI manifest, what a registry serves the image by (`name@sha256:…`).
+   */
+  manifestDigest: string;
+  /**
+   * The layers' uncompressed digests, base layers first.
+   */
+  diffIds: string[];
+  /**
+   * The OCI image layout directory, relative to the manifest's directory.
+   */
+  layout: string;
 }

@@ -4,9 +4,9 @@ import { UserError } from './errors';
 import { hashFile } from './hash';
 import { parseJson, writeFileAtomic } from './json-file';
 import { schemaChecker, SCHEMA_DIR } from './json-schema';
-import type { Artifact, Environment, PaperTrail, ReproManifest } from './manifest-types';
+import type { Artifact, Environment, OciImage, PaperTrail, ReproManifest } from './manifest-types';
 
-export type { Artifact, Environment, PaperTrail, ReproManifest } from './manifest-types';
+export type { Artifact, Environment, OciImage, PaperTrail, ReproManifest } from './manifest-types';
 
 export const MANIFEST_FILE = 'repro-manifest.json';
 export const MANIFEST_SCHEMA_PATH = join(SCHEMA_DIR, 'repro-manifest.schema.json');
@@ -77,6 +77,9 @@ function orderArtifact(artifact: Artifact): Artifact {
     blake2b512: artifact.blake2b512,
     sha256: artifact.sha256,
     environment: orderEnvironment(artifact.environment),
+    ...(artifact.image
+      ? { image: { id: artifact.image.id, manifestDigest: artifact.image.manifestDigest, diffIds: artifact.image.diffIds, layout: artifact.image.layout } }
+      : {}),
   };
 }
 
@@ -106,6 +109,8 @@ export interface ProducedArtifact {
   /** Absolute path of the file. */
   file: string;
   environment: Environment;
+  /** For an image: what it is, its layout directory as an absolute path. */
+  image?: OciImage;
 }
 
 /** Hashes a produced artifact into its manifest entry, its path relative to the manifest. */
@@ -114,12 +119,17 @@ export async function recordArtifact(manifestPath: string, produced: ProducedArt
   return {
     name: produced.name,
     kind: produced.kind,
-    path: relative(dirname(resolve(manifestPath)), produced.file).split('\\').join('/'),
+    path: relativeToManifest(manifestPath, produced.file),
     size,
     blake2b512: digests.blake2b512!,
     sha256: digests.sha256!,
     environment: produced.environment,
+    ...(produced.image ? { image: { ...produced.image, layout: relativeToManifest(manifestPath, produced.image.layout) } } : {}),
   };
+}
+
+function relativeToManifest(manifestPath: string, absolute: string): string {
+  return relative(dirname(resolve(manifestPath)), absolute).split('\\').join('/');
 }
 
 /** True when two artifact lists record the same files with the same hashes and environments. */

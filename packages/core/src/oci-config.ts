@@ -14,7 +14,8 @@ export interface ImageConfigInput {
   labels?: Record<string, string>;
 }
 
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** `created` timestamps: seconds since the epoch as RFC 3339 UTC without fractions. */
+export const isoDate = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
  * The config's bytes, and so the image ID (their sha256), depend only on the input: no hostname,
@@ -31,8 +32,8 @@ export function imageConfigBytes(input: ImageConfigInput): Buffer {
       ...(input.workingDir ? { WorkingDir: input.workingDir } : {}),
       ...(input.labels ? { Labels: Object.fromEntries(Object.entries(input.labels).sort()) } : {}),
     },
-    created: iso(input.created),
-    history: [{ created: iso(input.created), created_by: input.createdBy }],
+    created: isoDate(input.created),
+    history: [{ created: isoDate(input.created), created_by: input.createdBy }],
     os: 'linux',
     rootfs: { type: 'layers', diff_ids: input.diffIds },
   };

@@ -46,6 +46,9 @@ export function renderPaperTrail({ result, workspaceRoot, projectRoot, now = new
     const b2 = check.actual?.blake2b512 ?? check.expected?.blake2b512;
     if (b2) lines.push(formatChecksumLine(b2, display(check.file)));
     if (check.status === 'mismatch') lines.push(formatChecksumLine(check.expected!.blake2b512, '(expected, from the manifest)'));
+    // What `docker image inspect` and a registry show, for a reviewer to compare with a published image.
+    if (check.image) lines.push(`  image ID ${check.image.id}`, `  manifest ${check.image.manifestDigest}`);
+    for (const problem of check.imageProblems ?? []) lines.push(`  image: ${problem}`);
   }
   const reproduced = result.checks.filter((check) => check.status === 'match').length;
   const total = result.checks.length;

@@ -37,6 +37,7 @@ export async function recordManifest(input: RecordManifestInput): Promise<Record
         kind: record.kind,
         file: record.absolutePath,
         environment: record.environment,
+        image: record.image,
       }),
     ),
   );

@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { RECORD_DIR } from './build-record';
 import { hashFile } from './hash';
 import { compareStrings, readManifest, type Artifact, type PaperTrail } from './manifest';
+import { verifyOciImage } from './oci/verify-image';
 
 export type ArtifactStatus = 'match' | 'mismatch' | 'missing' | 'unexpected';
 
@@ -25,8 +26,12 @@ export interface ArtifactCheck {
   actual?: Fingerprint;
   /** What the manifest says produced it. */
   environment?: Artifact['environment'];
+  /** For an image: what the manifest records of it. */
+  image?: Artifact['image'];
   /** What a mismatch differs in. */
   differs?: (keyof Fingerprint)[];
+  /** For an image: what its layout or docker says differently from the manifest. */
+  imageProblems?: string[];
 }
 
 export interface VerifyResult {
@@ -46,15 +51,22 @@ async function fingerprint(file: string): Promise<Fingerprint> {
 async function checkArtifact(manifestDir: string, artifact: Artifact): Promise<ArtifactCheck> {
   const file = resolve(manifestDir, artifact.path);
   const expected = { size: artifact.size, blake2b512: artifact.blake2b512, sha256: artifact.sha256 };
-  const base = { name: artifact.name, kind: artifact.kind, path: artifact.path, file, expected, environment: artifact.environment };
+  const base = { name: artifact.name, kind: artifact.kind, path: artifact.path, file, expected, environment: artifact.environment, image: artifact.image };
   if (!existsSync(file)) return { ...base, status: 'missing' };
   const actual = await fingerprint(file);
   const differs = (['size', 'blake2b512', 'sha256'] as const).filter((key) => expected[key] !== actual[key]);
-  return { ...base, actual, status: differs.length ? 'mismatch' : 'match', ...(differs.length ? { differs } : {}) };
+  const imageProblems = artifact.image ? await verifyOciImage(manifestDir, artifact.image, file) : [];
+  return {
+    ...base,
+    actual,
+    status: differs.length || imageProblems.length ? 'mismatch' : 'match',
+    ...(differs.length ? { differs } : {}),
+    ...(imageProblems.length ? { imageProblems } : {}),
+  };
 }
 
-/** Regular files below `dir`, build records excluded, in byte order. */
-function listFiles(dir: string): string[] {
+/** Regular files below `dir`, build records and the directories in `skip` excluded, in byte order. */
+function listFiles(dir: string, skip: Set<string>): string[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -65,7 +77,7 @@ function listFiles(dir: string): string[] {
     .sort((a, b) => compareStrings(a.name, b.name))
     .flatMap((entry) => {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) return entry.name === RECORD_DIR ? [] : listFiles(path);
+      if (entry.isDirectory()) return entry.name === RECORD_DIR || skip.has(path) ? [] : listFiles(path, skip);
       return entry.isFile() ? [path] : [];
     });
 }
@@ -79,7 +91,9 @@ export async function verifyManifest(manifestPath: string, howToCreate?: string)
   const manifestDir = dirname(resolve(manifestPath));
   const checks = await Promise.all(manifest.artifacts.map((artifact) => checkArtifact(manifestDir, artifact)));
   const known = new Set(checks.map((check) => check.file));
-  for (const file of listFiles(resolve(manifestDir, manifest.outputDir))) {
+  // An image's OCI layout is checked as part of the image, not file by file.
+  const layouts = new Set(manifest.artifacts.flatMap((artifact) => (artifact.image ? [resolve(manifestDir, artifact.image.layout)] : [])));
+  for (const file of listFiles(resolve(manifestDir, manifest.outputDir), layouts)) {
     if (known.has(file)) continue;
     const path = relative(manifestDir, file).split('\\').join('/');
     checks.push({ name: path, kind: 'unknown', path, file, status: 'unexpected', actual: await fingerprint(file) });
@@ -115,8 +129,9 @@ export function renderVerifyTable(result: VerifyResult): string {
   const lines = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
   for (const check of result.checks) {
     if (check.status === 'mismatch') {
-      lines.push(`${check.name}: differs in ${check.differs!.join(', ')}`);
-      for (const key of check.differs!) {
+      for (const problem of check.imageProblems ?? []) lines.push(`${check.name}: image: ${problem}`);
+      if (check.differs) lines.push(`${check.name}: differs in ${check.differs.join(', ')}`);
+      for (const key of check.differs ?? []) {
         lines.push(`  expected ${key.padEnd(10)} ${check.expected![key]}`);
         lines.push(`  actual   ${key.padEnd(10)} ${check.actual![key]}`);
       }

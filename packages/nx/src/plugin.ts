@@ -40,7 +40,7 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
 }
 
 /** reprokit's executors that build artifacts a manifest records. */
-const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf']);
+const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci']);
 
 /** Targets a project.json declares with a reprokit build executor: what its reproduce depends on. */
 function declaredBuildTargets(dir: string): string[] {
@@ -77,7 +77,7 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
         const named = has('project.json') || has('package.json');
         const cargo = has('Cargo.toml') ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
         if (!cargo && !named) return {};
-        const facts = { root, cargoBinary: cargo, hasManifest: has(MANIFEST_FILE), declaredBuildTargets: declaredBuildTargets(dir) };
+        const facts = { root, cargoBinary: cargo, hasManifest: has(MANIFEST_FILE), hasDockerfile: has('Dockerfile'), declaredBuildTargets: declaredBuildTargets(dir) };
         const targets = inferTargets(facts, opts ?? {}, inputs);
         // A bare Cargo package is a project of its own, named after its binary.
         return { projects: { [root]: named ? { targets } : { name: cargo, targets } } };

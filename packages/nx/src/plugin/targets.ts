@@ -1,5 +1,6 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
+import type { OciExecutorSchema } from '../executors/oci/schema';
 
 /** Options of the plugin entry in nx.json: target names, and defaults for every inferred elf target. */
 export interface ReprokitPluginOptions {
@@ -7,8 +8,11 @@ export interface ReprokitPluginOptions {
   checksumTargetName?: string;
   reproduceTargetName?: string;
   pinsTargetName?: string;
+  ociTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
+  /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
+  oci?: Partial<OciExecutorSchema>;
 }
 
 export type InputDefinition = NonNullable<TargetConfiguration['inputs']>[number];
@@ -22,6 +26,8 @@ export interface ProjectFacts {
   /** From Cargo.toml, when the project builds a Rust binary. */
   cargoBinary?: string;
   hasManifest: boolean;
+  /** The project has a Dockerfile: it builds an OCI image. */
+  hasDockerfile?: boolean;
   /** Build targets the project declares itself (project.json targets using a reprokit build executor). */
   declaredBuildTargets?: string[];
 }
@@ -39,6 +45,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     checksum: options.checksumTargetName ?? 'checksum',
     reproduce: options.reproduceTargetName ?? 'reproduce',
     pins: options.pinsTargetName ?? 'pins',
+    oci: options.ociTargetName ?? 'oci',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -58,6 +65,10 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   if (facts.cargoBinary && !buildTargets.includes(names.elf)) {
     buildTargets.push(names.elf);
     targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs);
+  }
+  if (facts.hasDockerfile && !buildTargets.includes(names.oci)) {
+    buildTargets.push(names.oci);
+    targets[names.oci] = ociTarget(facts.root, options.oci ?? {}, reprokitInputs);
   }
   // A project that builds artifacts gets checksum and reproduce before it has a manifest: they say
   // how to record the first one (`checksum --update`).
@@ -91,6 +102,36 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   return targets;
 }
 
+/** SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out. */
+function commitDateInput(root: string): InputDefinition {
+  return { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` };
+}
+
+function ociTarget(root: string, defaults: Partial<OciExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
+  const outputDir = `{projectRoot}/${defaults.outputDir ?? OUTPUT_DIR}`;
+  return {
+    executor: '@reprokit/nx:oci',
+    cache: true,
+    inputs: [
+      // The build context is the project (its .dockerignore decides what COPY sees); the Dockerfile
+      // pins every base image by digest, so the images are inputs through it.
+      '{projectRoot}/**/*',
+      `!${outputDir}/**/*`,
+      '!{projectRoot}/target/**/*',
+      `!{projectRoot}/${MANIFEST_FILE}`,
+      commitDateInput(root),
+      ...(defaults.envLocks ?? []).map((lock) => `{workspaceRoot}/${lock}`),
+      ...reprokitInputs,
+    ],
+    outputs: [`${outputDir}/{projectName}-image.tar`, `${outputDir}/{projectName}-image.oci`, `${outputDir}/.reprokit/{projectName}-image.json`],
+    options: { ...defaults },
+    metadata: {
+      description: 'Build the Dockerfile into a reproducible OCI image (layout + docker-archive, same image ID on every machine)',
+      technologies: ['docker', 'reprokit'],
+    },
+  };
+}
+
 function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
   const options: Partial<ElfExecutorSchema> = { binary, ...defaults };
   const inputs: InputDefinition[] = [
@@ -98,8 +139,7 @@ function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSc
     '{projectRoot}/Cargo.toml',
     '{projectRoot}/Cargo.lock',
     '{projectRoot}/build.rs',
-    // SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out.
-    { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` },
+    commitDateInput(root),
     // The host toolchain: what `elf:host` builds with (the container's is pinned by the image digest, an option).
     { runtime: 'rustc -vV' },
     ...reprokitInputs,

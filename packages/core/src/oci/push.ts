@@ -1,0 +1,50 @@
+import { openAsBlob } from 'node:fs';
+import { registryOf } from '../docker';
+import { UserError } from '../errors';
+import { MANIFEST_MEDIA_TYPE, type ImageManifestFiles, type LayerFile } from './image-files';
+
+/**
+ * Pushes an image to a registry through the distribution API, blob by blob, then the manifest as
+ * reprokit wrote it. Pushing through the docker daemon would recompress the layers with docker's
+ * gzip and give a manifest digest of docker's making; this way the digest in the registry is the
+ * one computed here, on every machine and on every push.
+ */
+export async function pushOciImage(files: ImageManifestFiles, layers: LayerFile[], repository: string, tag: string): Promise<string> {
+  const host = registryOf(repository);
+  if (!host) throw new UserError(`push: ${repository} names no registry (e.g. 127.0.0.1:5000/${repository})`);
+  const name = repository.slice(host.length + 1);
+  // Plain HTTP only to this machine, as docker itself allows; everything else over TLS.
+  const scheme = /^(127\.0\.0\.1|localhost)(:|$)/.test(host) ? 'http' : 'https';
+  const base = `${scheme}://${host}/v2/${name}`;
+  const request = async (url: string, init: RequestInit, expected: number[], what: string): Promise<Response> => {
+    let response: Response;
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      throw new UserError(`push to ${repository}: ${what}: cannot reach ${host} (${(error as Error).cause ?? (error as Error).message})`);
+    }
+    if (!expected.includes(response.status)) {
+      const body = (await response.text()).trim().slice(0, 300);
+      throw new UserError(`push to ${repository}: ${what}: HTTP ${response.status} ${body}`);
+    }
+    return response;
+  };
+  const blobs: { digest: string; body: () => Promise<Blob> }[] = [
+    ...layers.map((layer) => ({ digest: layer.diffId, body: () => openAsBlob(layer.path) })),
+    { digest: files.imageId, body: async () => new Blob([files.config]) },
+  ];
+  for (const blob of blobs) {
+    const head = await request(`${base}/blobs/${blob.digest}`, { method: 'HEAD' }, [200, 404], `blob ${blob.digest}`);
+    if (head.status === 200) continue;
+    const started = await request(`${base}/blobs/uploads/`, { method: 'POST' }, [202], 'starting an upload');
+    const location = new URL(started.headers.get('location') ?? '', base + '/');
+    location.searchParams.set('digest', blob.digest);
+    await request(location.href, { method: 'PUT', body: await blob.body(), headers: { 'content-type': 'application/octet-stream' } }, [201], `blob ${blob.digest}`);
+  }
+  const put = await request(`${base}/manifests/${tag}`, { method: 'PUT', body: new Blob([files.manifest]), headers: { 'content-type': MANIFEST_MEDIA_TYPE } }, [201], 'manifest');
+  const digest = put.headers.get('docker-content-digest');
+  if (digest && digest !== files.manifestDigest) {
+    throw new UserError(`push to ${repository}: the registry stored the manifest as ${digest}, not ${files.manifestDigest}`);
+  }
+  return `${repository}@${files.manifestDigest}`;
+}

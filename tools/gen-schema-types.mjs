@@ -18,6 +18,7 @@ const pairs = [
   ['packages/core/schema/arch-pkginfo.schema.json', 'packages/core/src/arch/pkginfo-types.ts'],
   ['packages/core/schema/arch-buildinfo.schema.json', 'packages/core/src/arch/buildinfo-types.ts'],
   ['packages/nx/src/executors/elf/schema.json', 'packages/nx/src/executors/elf/schema.d.ts'],
+  ['packages/nx/src/executors/arch/schema.json', 'packages/nx/src/executors/arch/schema.d.ts'],
   ['packages/nx/src/executors/checksum/schema.json', 'packages/nx/src/executors/checksum/schema.d.ts'],
   ['packages/nx/src/executors/pins/schema.json', 'packages/nx/src/executors/pins/schema.d.ts'],
   ['packages/nx/src/generators/init/schema.json', 'packages/nx/src/generators/init/schema.d.ts'],

@@ -40,8 +40,20 @@ export interface ArchVerifyResult {
   inconsistencies: string[];
 }
 
+/** What a package is rebuilt from and in. */
+export interface RebuildSource {
+  /** The PKGBUILD's directory. */
+  projectDir: string;
+  /** The builder image, `name@sha256:<digest>`. */
+  image: string;
+  /** The source tarball's name, as the PKGBUILD's source=() names it. */
+  sourceTarball: string;
+}
+
 export interface ArchVerifyInput {
   packageFile: string;
+  /** Default: what the manifest that records the package says (see `manifestPath`). */
+  rebuild?: RebuildSource;
   /** Default: the nearest repro-manifest.json above the package that records it. */
   manifestPath?: string;
   /** Default: a lock among the workspace's and reprokit's environments that produces the recorded image. */
@@ -122,12 +134,7 @@ export function packageInconsistencies(archive: PackageArchive): string[] {
 export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVerifyResult> {
   const given = readPackageArchive(input.packageFile);
   const { pkgname, pkgver, builddate, builddir } = given.buildinfo;
-  const { manifestPath, artifact, source } = await findRecording(input.packageFile, pkgname, input.manifestPath);
-  if (artifact.environment.type !== 'container') {
-    throw new UserError(`${manifestPath}: ${artifact.name} was recorded as a host build (${artifact.environment.toolchain}): arch verify rebuilds only in a recorded container image`);
-  }
-  const image = artifact.environment.image;
-  const projectDir = dirname(resolve(manifestPath));
+  const { projectDir, image, sourceTarball } = input.rebuild ?? (await recordedRebuild(input.packageFile, given, input.manifestPath));
   const workspaceRoot = findWorkspaceRoot(projectDir);
   const envLock = input.envLock ?? findEnvLockForImage(parsePinnedImageRef(image).digest, envLockDirs(workspaceRoot));
   const workDir = input.workDir ?? join(projectDir, 'target', 'reprokit-arch-verify');
@@ -138,7 +145,7 @@ export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVer
     image,
     envLock,
     sourceDateEpoch: builddate,
-    sourceTarball: source ? sourceTarballName(source, given) : 'src.tgz',
+    sourceTarball,
     builddir,
     startdir: given.buildinfo.startdir ?? DEFAULT_STARTDIR,
     outputDir: join(workDir, 'out'),
@@ -164,6 +171,20 @@ export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVer
     pkginfo: reproducible ? [] : differingFields(given.pkginfo, rebuilt.archive.pkginfo),
     buildinfo: reproducible ? [] : differingFields(given.buildinfo, rebuilt.archive.buildinfo),
     inconsistencies: packageInconsistencies(given),
+  };
+}
+
+/** The rebuild the manifest that records the package describes: its project, image and source tarball. */
+async function recordedRebuild(packageFile: string, given: PackageArchive, manifestPath?: string): Promise<RebuildSource> {
+  const recording = await findRecording(packageFile, given.buildinfo.pkgname, manifestPath);
+  const { environment, name } = recording.artifact;
+  if (environment.type !== 'container') {
+    throw new UserError(`${recording.manifestPath}: ${name} was recorded as a host build (${environment.toolchain}): arch verify rebuilds only in a recorded container image`);
+  }
+  return {
+    projectDir: dirname(resolve(recording.manifestPath)),
+    image: environment.image,
+    sourceTarball: recording.source ? sourceTarballName(recording.source, given) : 'src.tgz',
   };
 }
 

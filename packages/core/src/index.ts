@@ -25,6 +25,7 @@ export * from './reproduce';
 export * from './run-streamed';
 export * from './rust-container-build';
 export * from './rust-host-build';
+export * from './tar-reader';
 export * from './tar-writer';
 export * from './toolchain';
 export * from './verify';

@@ -108,7 +108,7 @@ export async function buildArchPackages(build: MakepkgBuild): Promise<MakepkgRes
   };
   rmSync(build.workDir, { recursive: true, force: true });
   const dirs = { start: makeWritableDir(join(build.workDir, 'startdir')), build: makeWritableDir(join(build.workDir, 'build')), pkgdest: makeWritableDir(join(build.workDir, 'pkgdest')) };
-  const source = await createSourceTarball(build.projectDir, join(dirs.start, build.sourceTarball), [MANIFEST_FILE]);
+  const source = await createSourceTarball(build.projectDir, join(dirs.start, build.sourceTarball), [MANIFEST_FILE], build.sourceDateEpoch);
   log(`${build.logPrefix}${build.sourceTarball}: git archive ${source.commit.slice(0, 12)} | gzip -n: sha256:${source.sha256}`);
   const sourceDateEpoch = build.sourceDateEpoch ?? source.epoch;
   const env = (paths: { startdir: string; builddir: string; pkgdest: string; home: string }) => ({

@@ -6,7 +6,8 @@ import { UserError } from '../errors';
 import { hashFile } from '../hash';
 import { MANIFEST_FILE, readManifest, type Artifact } from '../manifest';
 import { buildArchPackages, DEFAULT_STARTDIR } from './makepkg-build';
-import { readPackageArchive, type PackageArchive, type PackageEntry } from './package-archive';
+import { readPackageArchive, type PackageArchive, } from './package-archive';
+import type { TarEntry } from '../tar-reader';
 import { differingFields } from './pkginfo';
 
 export interface FieldDifference {
@@ -83,7 +84,7 @@ async function findRecording(packageFile: string, pkgname: string, manifestPath?
   );
 }
 
-function entryFields(entry: PackageEntry): Record<string, unknown> {
+function entryFields(entry: TarEntry): Record<string, unknown> {
   return {
     type: entry.type,
     content: entry.sha256,
@@ -96,7 +97,7 @@ function entryFields(entry: PackageEntry): Record<string, unknown> {
 }
 
 /** The entries that differ between a package and its rebuild, in the package's order. */
-export function compareEntries(expected: PackageEntry[], actual: PackageEntry[]): EntryDifference[] {
+export function compareEntries(expected: TarEntry[], actual: TarEntry[]): EntryDifference[] {
   const rebuilt = new Map(actual.map((entry) => [entry.path, entry]));
   const differences: EntryDifference[] = [];
   for (const entry of expected) {

@@ -86,6 +86,7 @@ export function makepkgFailure(lines: string[], build: Pick<MakepkgBuild, 'pkgbu
 }
 
 function requireHostMakepkg(): void {
+  if (process.getuid?.() === 0) throw new UserError('host mode runs makepkg, which refuses to run as root: run nx as another user, or build in the container');
   const found = spawnSync('bash', ['-c', 'command -v makepkg && command -v fakeroot && command -v bsdtar'], { encoding: 'utf8' });
   if (found.status !== 0) {
     throw new UserError('host mode needs makepkg, fakeroot and bsdtar: `apt-get install makepkg pacman-package-manager fakeroot libarchive-tools zstd`, or build in the container');
@@ -109,7 +110,7 @@ export async function buildArchPackages(build: MakepkgBuild): Promise<MakepkgRes
   rmSync(build.workDir, { recursive: true, force: true });
   const dirs = { start: makeWritableDir(join(build.workDir, 'startdir')), build: makeWritableDir(join(build.workDir, 'build')), pkgdest: makeWritableDir(join(build.workDir, 'pkgdest')) };
   const source = await createSourceTarball(build.projectDir, join(dirs.start, build.sourceTarball), [MANIFEST_FILE], build.sourceDateEpoch);
-  log(`${build.logPrefix}${build.sourceTarball}: git archive ${source.commit.slice(0, 12)} | gzip -n: sha256:${source.sha256}`);
+  log(`${build.logPrefix}${build.sourceTarball}: the project at commit ${source.commit.slice(0, 12)}, sha256:${source.sha256}`);
   const sourceDateEpoch = build.sourceDateEpoch ?? source.epoch;
   const env = (paths: { startdir: string; builddir: string; pkgdest: string; home: string }) => ({
     SOURCE_DATE_EPOCH: String(sourceDateEpoch),

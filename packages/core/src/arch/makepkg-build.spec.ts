@@ -11,7 +11,7 @@ import { connectDocker, runInContainer } from '../docker';
 import { hashFile } from '../hash';
 import { recordManifest } from '../record';
 import { tempDir } from '../testing/fixtures';
-import { buildArchPackages, type MakepkgBuild, type MakepkgResult } from './makepkg-build';
+import { buildArchPackages, checkBuildPaths, makepkgFailure, type MakepkgBuild, type MakepkgResult } from './makepkg-build';
 import { readPackageArchive } from './package-archive';
 import { renderArchVerify, verifyArchPackage } from './verify-package';
 
@@ -94,6 +94,38 @@ async function repack(packageFile: string, edit: string): Promise<string> {
   cpSync(join(dir, 'out.pkg.tar.zst'), tampered);
   return tampered;
 }
+
+// Without docker: how failures and paths are reported.
+describe('makepkgFailure', () => {
+  const build = { pkgbuildLabel: 'packages/x/PKGBUILD', startdir: '/startdir' };
+  it("makes makepkg's error one line naming the project's PKGBUILD", () => {
+    assert.equal(
+      makepkgFailure(['[x] ==> Making package', '[x] ==> ERROR: Missing package() function in /startdir/PKGBUILD.'], build, 'fallback'),
+      'packages/x/PKGBUILD: makepkg: Missing package() function in PKGBUILD',
+    );
+    assert.equal(
+      makepkgFailure(["[x] /startdir/PKGBUILD: line 12: syntax error near unexpected token `}'", '[x] ==> ERROR: Failed to source /startdir/PKGBUILD'], build, 'fallback'),
+      "packages/x/PKGBUILD:12: syntax error near unexpected token `}'",
+    );
+    assert.equal(makepkgFailure(['[x] cargo: error'], build, 'the container failed'), 'the container failed');
+  });
+});
+
+describe('checkBuildPaths', () => {
+  it('accepts plain absolute directories apart from each other and from the image', () => {
+    checkBuildPaths({ builddir: '/build', startdir: '/startdir' }, 'f');
+    checkBuildPaths({ builddir: '/srv/build', startdir: '/srv/start' }, 'f');
+  });
+
+  it('refuses relative, odd, overlapping and reserved paths, naming the field', () => {
+    assert.throws(() => checkBuildPaths({ builddir: 'build', startdir: '/s' }, 'p:.BUILDINFO'), { message: 'p:.BUILDINFO: builddir "build" is not a plain absolute path' });
+    assert.throws(() => checkBuildPaths({ builddir: '/b/../etc', startdir: '/s' }, 'f'), { message: /builddir "\/b\/\.\.\/etc" is not a plain absolute path/ });
+    assert.throws(() => checkBuildPaths({ builddir: '/', startdir: '/s' }, 'f'), { message: /is not a plain absolute path/ });
+    assert.throws(() => checkBuildPaths({ builddir: '/tmp/build', startdir: '/s' }, 'f'), { message: 'f: builddir /tmp/build overlaps the builder\'s /tmp' });
+    assert.throws(() => checkBuildPaths({ builddir: '/build', startdir: '/usr' }, 'f'), { message: "f: startdir /usr overlaps the builder's /usr" });
+    assert.throws(() => checkBuildPaths({ builddir: '/build', startdir: '/build/start' }, 'f'), { message: 'f: builddir /build and startdir /build/start overlap' });
+  });
+});
 
 describe('makepkg in the arch-builder image', () => {
   let project: string;

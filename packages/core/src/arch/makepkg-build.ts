@@ -85,6 +85,25 @@ export function makepkgFailure(lines: string[], build: Pick<MakepkgBuild, 'pkgbu
   return fallback;
 }
 
+/** Directories of the container a build directory must not be, contain or lie in. */
+const RESERVED_PATHS = ['/usr', '/etc', '/bin', '/lib', '/lib64', '/sbin', '/proc', '/sys', '/dev', '/tmp', '/home', PKGDEST_MOUNT, SCRIPTS_MOUNT];
+
+/**
+ * BUILDDIR and the start directory come from options or from a package's .BUILDINFO (verify): they
+ * must be absolute, plain, apart from each other and from the image's own directories.
+ */
+export function checkBuildPaths(build: Pick<MakepkgBuild, 'builddir' | 'startdir'>, where: string): void {
+  const overlaps = (a: string, b: string) => a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
+  for (const [name, path] of [['builddir', build.builddir], ['startdir', build.startdir]] as const) {
+    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(path) || path.split('/').some((part) => part === '.' || part === '..')) {
+      throw new UserError(`${where}: ${name} ${JSON.stringify(path)} is not a plain absolute path`);
+    }
+    const reserved = RESERVED_PATHS.find((other) => overlaps(path, other));
+    if (reserved) throw new UserError(`${where}: ${name} ${path} overlaps the builder's ${reserved}`);
+  }
+  if (overlaps(build.builddir, build.startdir)) throw new UserError(`${where}: builddir ${build.builddir} and startdir ${build.startdir} overlap`);
+}
+
 function requireHostMakepkg(): void {
   if (process.getuid?.() === 0) throw new UserError('host mode runs makepkg, which refuses to run as root: run nx as another user, or build in the container');
   const found = spawnSync('bash', ['-c', 'command -v makepkg && command -v fakeroot && command -v bsdtar'], { encoding: 'utf8' });
@@ -127,6 +146,7 @@ export async function buildArchPackages(build: MakepkgBuild): Promise<MakepkgRes
   try {
     if (build.environment === 'container') {
       if (!build.image) throw new UserError('container mode needs the builder image (name@sha256:<digest>)');
+      checkBuildPaths(build, build.pkgbuildLabel);
       const builder = await prepareBuilder({ image: build.image, envLock: build.envLock, toolchainPackage: /^makepkg$/, logPrefix: build.logPrefix, log });
       await runInContainer(builder.docker, {
         image: builder.imageId,

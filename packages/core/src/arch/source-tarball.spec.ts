@@ -6,7 +6,6 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { readTarEntries } from '../tar-reader';
 import { tempDir } from '../testing/fixtures';
-import { makepkgFailure } from './makepkg-build';
 import { createSourceTarball } from './source-tarball';
 
 function git(cwd: string, date: string, ...args: string[]): string {
@@ -63,20 +62,5 @@ describe('createSourceTarball', () => {
     const root = repository('2026-01-01T00:00:00Z');
     mkdirSync(join(root, 'new'));
     await assert.rejects(createSourceTarball(join(root, 'new'), join(tempDir(), 'x.tgz'), []), { name: 'UserError', message: /new: no git commit touches this project/ });
-  });
-});
-
-describe('makepkgFailure', () => {
-  const build = { pkgbuildLabel: 'packages/x/PKGBUILD', startdir: '/startdir' };
-  it("makes makepkg's error one line naming the project's PKGBUILD", () => {
-    assert.equal(
-      makepkgFailure(['[x] ==> Making package', '[x] ==> ERROR: Missing package() function in /startdir/PKGBUILD.'], build, 'fallback'),
-      'packages/x/PKGBUILD: makepkg: Missing package() function in PKGBUILD',
-    );
-    assert.equal(
-      makepkgFailure(["[x] /startdir/PKGBUILD: line 12: syntax error near unexpected token `}'", '[x] ==> ERROR: Failed to source /startdir/PKGBUILD'], build, 'fallback'),
-      "packages/x/PKGBUILD:12: syntax error near unexpected token `}'",
-    );
-    assert.equal(makepkgFailure(['[x] cargo: error'], build, 'the container failed'), 'the container failed');
   });
 });

@@ -5,7 +5,7 @@ import { parsePinnedImageRef } from '../docker';
 import { UserError } from '../errors';
 import { hashFile } from '../hash';
 import { MANIFEST_FILE, readManifest, type Artifact } from '../manifest';
-import { buildArchPackages, DEFAULT_STARTDIR } from './makepkg-build';
+import { buildArchPackages, checkBuildPaths, DEFAULT_STARTDIR } from './makepkg-build';
 import { readPackageArchive, type PackageArchive, } from './package-archive';
 import type { TarEntry } from '../tar-reader';
 import { differingFields } from './pkginfo';
@@ -138,6 +138,8 @@ export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVer
   const { projectDir, image, sourceTarball } = input.rebuild ?? (await recordedRebuild(input.packageFile, given, input.manifestPath));
   const workspaceRoot = findWorkspaceRoot(projectDir);
   const envLock = input.envLock ?? findEnvLockForImage(parsePinnedImageRef(image).digest, envLockDirs(workspaceRoot));
+  const startdir = given.buildinfo.startdir ?? DEFAULT_STARTDIR;
+  checkBuildPaths({ builddir, startdir }, `${basename(input.packageFile)}:.BUILDINFO`);
   const workDir = input.workDir ?? join(projectDir, 'target', 'reprokit-arch-verify');
   const rebuild = await buildArchPackages({
     projectDir,
@@ -148,7 +150,7 @@ export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVer
     sourceDateEpoch: builddate,
     sourceTarball,
     builddir,
-    startdir: given.buildinfo.startdir ?? DEFAULT_STARTDIR,
+    startdir,
     outputDir: join(workDir, 'out'),
     workDir,
     logPrefix: input.logPrefix ?? '[arch verify] ',

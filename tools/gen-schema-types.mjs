@@ -15,7 +15,10 @@ const pairs = [
   ['packages/core/schema/repro-manifest.schema.json', 'packages/core/src/manifest-types.ts'],
   ['packages/core/schema/build-env-spec.schema.json', 'packages/core/src/build-env-spec-types.ts'],
   ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/build-env-lock-types.ts'],
+  ['packages/core/schema/arch-pkginfo.schema.json', 'packages/core/src/arch/pkginfo-types.ts'],
+  ['packages/core/schema/arch-buildinfo.schema.json', 'packages/core/src/arch/buildinfo-types.ts'],
   ['packages/nx/src/executors/elf/schema.json', 'packages/nx/src/executors/elf/schema.d.ts'],
+  ['packages/nx/src/executors/arch/schema.json', 'packages/nx/src/executors/arch/schema.d.ts'],
   ['packages/nx/src/executors/checksum/schema.json', 'packages/nx/src/executors/checksum/schema.d.ts'],
   ['packages/nx/src/executors/pins/schema.json', 'packages/nx/src/executors/pins/schema.d.ts'],
   ['packages/nx/src/executors/oci/schema.json', 'packages/nx/src/executors/oci/schema.d.ts'],
@@ -27,7 +30,7 @@ const banner = (from) =>
   `// Generated from ${from} by tools/gen-schema-types.mjs. Do not edit: change the schema, then run \`npm run gen-types\`.`;
 
 // The options must match schemaChecker's in packages/core/src/json-schema.ts.
-const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'reprokit-pins'].map((name) => [
+const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'reprokit-pins', 'arch-pkginfo', 'arch-buildinfo'].map((name) => [
   `packages/core/schema/${name}.schema.json`,
   `packages/core/validators/${name}.js`,
 ]);

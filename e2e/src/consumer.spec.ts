@@ -44,6 +44,8 @@ describe('a new Nx workspace with the packed @reprokit packages', () => {
     const plugin = nxJson.plugins.find((p: { plugin: string }) => p.plugin === '@reprokit/nx');
     const lock = JSON.parse(readFileSync(join(root, 'tools/envs/rust-builder/env.lock.json'), 'utf8'));
     assert.equal(plugin.options.elf.image, `reprokit/rust-builder@${lock.imageId}`);
+    const archLock = JSON.parse(readFileSync(join(root, 'tools/envs/arch-builder/env.lock.json'), 'utf8'));
+    assert.equal(plugin.options.arch.image, `reprokit/arch-builder@${archLock.imageId}`);
     assert.ok(readFileSync(join(root, 'reprokit.pins.json'), 'utf8').includes('reprokit-pins.schema.json'));
     const again = nx('g', '@reprokit/nx:init');
     assert.equal(again.status, 0, again.output);

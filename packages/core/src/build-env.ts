@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
 import type { BuildEnvSpec } from './build-env-spec-types';
@@ -117,4 +118,20 @@ export async function lockBuildEnv(specPath: string, emptyStatusDir: string): Pr
   const lockPath = join(dirname(resolve(specPath)), ENV_LOCK_FILE);
   writeFileAtomic(lockPath, serializeBuildEnvLock(lock));
   return { lockPath, lock };
+}
+
+/**
+ * The environment lock among `dirs` (each holding an env.lock.json) that records the image ID
+ * `digest`, so a pinned image docker does not have can be built again; undefined when none does.
+ */
+export function findEnvLockForImage(digest: string, dirs: string[]): string | undefined {
+  for (const dir of dirs) {
+    const path = join(dir, ENV_LOCK_FILE);
+    try {
+      if ((JSON.parse(readFileSync(path, 'utf8')) as { imageId?: string }).imageId === digest) return path;
+    } catch {
+      // Not a lock: look further.
+    }
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, utimesSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from './errors';
 import { readJsonFile, writeFileAtomic } from './json-file';
@@ -48,6 +48,14 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
     records.push({ ...record, absolutePath: resolve(outputDir, record.file), ...(image ? { image } : {}) });
   }
   return records;
+}
+
+/** Removes the build records of the artifacts whose file lies in `subdir` of the output directory (a target's previous outputs). */
+export async function removeBuildRecords(outputDir: string, subdir: string): Promise<void> {
+  const records = await readBuildRecords(outputDir).catch(() => []);
+  for (const record of records) {
+    if (record.file.startsWith(`${subdir}/`)) rmSync(join(outputDir, RECORD_DIR, `${record.name}.json`), { force: true });
+  }
 }
 
 /**

@@ -65,4 +65,16 @@ describe('reprokit CLI', () => {
     assert.equal(result.status, 2);
     assertOneLineError(result.stderr, /^reprokit: Unknown option '--frobnicate'/);
   });
+
+  it('arch verify and arch info: a package that is not one is one line naming it, exit 2; usage errors exit 2', () => {
+    const file = join(tempDir(), 'broken.pkg.tar.zst');
+    writeFileSync(file, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0]));
+    for (const action of ['verify', 'info']) {
+      const result = reprokit('arch', action, file);
+      assert.equal(result.status, 2, result.stderr);
+      assertOneLineError(result.stderr, new RegExp(`^reprokit: ${file}: not a valid zstd stream .*truncated or corrupt$`));
+    }
+    assertOneLineError(reprokit('arch', 'verify').stderr, /^reprokit: arch verify: name exactly one PKGFILE/);
+    assert.equal(reprokit('arch', 'sign', file).status, 2);
+  });
 });

@@ -1,6 +1,8 @@
 import { tmpdir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readPackageArchive } from './arch/package-archive';
+import { renderArchVerify, verifyArchPackage } from './arch/verify-package';
 import { lockBuildEnv } from './build-env';
 import { buildEnv } from './env-build';
 import { gitToplevel } from './git';
@@ -22,6 +24,10 @@ commands:
                                                   build the locked environment's image and load it into docker;
                                                   --record writes its image ID into the lock, --reuse skips the
                                                   build when docker has it, --push e.g. 127.0.0.1:5000/reprokit/NAME
+  arch verify PKGFILE [--manifest M] [--env-lock L] [--json]
+                                                  rebuild a pacman package from its .BUILDINFO in the image its
+                                                  manifest records; print REPRODUCIBLE or what differs
+  arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
   version                                         print reprokit's version
 
@@ -87,6 +93,34 @@ async function envCommand(args: string[]): Promise<number> {
   throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock or build)`);
 }
 
+async function archCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === 'verify') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { manifest: { type: 'string' }, 'env-lock': { type: 'string' }, json: { type: 'boolean', default: false } },
+      allowPositionals: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('arch verify: name exactly one PKGFILE (a .pkg.tar.zst)');
+    const result = await verifyArchPackage({
+      packageFile: positionals[0],
+      manifestPath: values.manifest,
+      envLock: values['env-lock'],
+      log: (line) => process.stderr.write(line + '\n'),
+    });
+    process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : renderArchVerify(result));
+    return result.reproducible ? 0 : 1;
+  }
+  if (action === 'info') {
+    const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('arch info: name exactly one PKGFILE (a .pkg.tar.zst)');
+    const { pkginfo, buildinfo, entries } = readPackageArchive(positionals[0]);
+    process.stdout.write(JSON.stringify({ pkginfo, buildinfo, entries }, null, 2) + '\n');
+    return 0;
+  }
+  throw new UsageError(`arch: unknown action ${JSON.stringify(action ?? '')} (verify or info)`);
+}
+
 async function reproduceCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { 'record-command': { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('reproduce: name exactly one MANIFEST (a repro-manifest.json)');
@@ -113,6 +147,8 @@ export async function main(argv: string[]): Promise<number> {
         return await envCommand(rest);
       case 'pins':
         return await pinsCommand(rest);
+      case 'arch':
+        return await archCommand(rest);
       case 'version':
       case '--version':
         process.stdout.write(REPROKIT_VERSION + '\n');

@@ -1,3 +1,4 @@
+import type Docker from 'dockerode';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { installArtifact } from './build-record';
@@ -37,14 +38,29 @@ export interface ContainerBuildResult {
   toolchain?: string;
 }
 
+export interface PreparedBuilder {
+  docker: Docker;
+  /** The image ID docker knows the pinned image by. */
+  imageId: string;
+  /** Numeric `uid:gid` the lock names (1000:1000 without a lock). */
+  user: string;
+  /** `<package> <version>` of the lock's toolchain package, when asked for one. */
+  toolchain?: string;
+}
+
 /**
- * Runs a build in a fresh container of the pinned builder image: no network, a non-root user, the
- * sources read-only, one empty writable directory (/out), a fixed environment and umask 022. The
- * artifact is copied to the output directory with its build record.
+ * Connects to docker and makes sure it has the pinned builder image: built from the environment
+ * lock when there is one (and refused when the lock produces another image than the pin), else
+ * present or pulled by digest.
  */
-export async function buildArtifactInContainer(build: ContainerBuild): Promise<ContainerBuildResult> {
+export async function prepareBuilder(build: {
+  image: string;
+  envLock?: string;
+  toolchainPackage?: RegExp;
+  logPrefix: string;
+  log: (line: string) => void;
+}): Promise<PreparedBuilder> {
   const { digest } = parsePinnedImageRef(build.image);
-  const log = build.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const docker = await connectDocker();
   let user = '1000:1000';
   let toolchain: string | undefined;
@@ -56,9 +72,20 @@ export async function buildArtifactInContainer(build: ContainerBuild): Promise<C
     user = lock.user;
     const tool = build.toolchainPackage && lock.packages.find((p) => build.toolchainPackage!.test(p.name));
     if (tool) toolchain = `${tool.name} ${tool.version}`;
-    await buildEnv(build.envLock, { reuse: true, log: (line) => log(`${build.logPrefix}env: ${line}`) }, docker);
+    await buildEnv(build.envLock, { reuse: true, log: (line) => build.log(`${build.logPrefix}env: ${line}`) }, docker);
   }
-  const imageId = await ensureImage(docker, build.image, (line) => log(build.logPrefix + line));
+  const imageId = await ensureImage(docker, build.image, (line) => build.log(build.logPrefix + line));
+  return { docker, imageId, user, toolchain };
+}
+
+/**
+ * Runs a build in a fresh container of the pinned builder image: no network, a non-root user, the
+ * sources read-only, one empty writable directory (/out), a fixed environment and umask 022. The
+ * artifact is copied to the output directory with its build record.
+ */
+export async function buildArtifactInContainer(build: ContainerBuild): Promise<ContainerBuildResult> {
+  const log = build.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const { docker, imageId, user, toolchain } = await prepareBuilder({ ...build, log });
   const work = join(build.projectDir, 'target', 'reprokit-container');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });

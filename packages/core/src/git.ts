@@ -30,19 +30,24 @@ export function gitState(cwd: string, paths: string[] = []): GitState {
 }
 
 /**
- * SOURCE_DATE_EPOCH for a project: the committer date of the last commit that touched it, leaving
- * out the files that only record results (the manifest), so that committing a manifest does not
- * change the inputs of the next build.
+ * The last commit that touched a project, leaving out the files that only record results (the
+ * manifest), so that committing a manifest does not change the inputs of the next build.
  */
-export function sourceDateEpochFromGit(projectDir: string, excluded: string[] = []): number {
+export function lastProjectCommit(projectDir: string, excluded: string[] = []): { commit: string; epoch: number } {
   const pathspecs = ['.', ...excluded.map((path) => `:(exclude)${path}`)];
-  const log = git(projectDir, ['log', '-1', '--format=%ct', '--', ...pathspecs]);
-  if (!log.ok || !/^\d+$/.test(log.out)) {
+  const log = git(projectDir, ['log', '-1', '--format=%H %ct', '--', ...pathspecs]);
+  const match = /^([0-9a-f]{40,64}) (\d+)$/.exec(log.out);
+  if (!log.ok || !match) {
     throw new UserError(
       `${projectDir}: no git commit touches this project, so SOURCE_DATE_EPOCH cannot be derived: commit it, or set the target's sourceDateEpoch option`,
     );
   }
-  return Number(log.out);
+  return { commit: match[1], epoch: Number(match[2]) };
+}
+
+/** SOURCE_DATE_EPOCH for a project: the committer date of the last commit that touched it (see lastProjectCommit). */
+export function sourceDateEpochFromGit(projectDir: string, excluded: string[] = []): number {
+  return lastProjectCommit(projectDir, excluded).epoch;
 }
 
 /** The work tree's top directory, or undefined outside a git repository. */

@@ -1,3 +1,9 @@
+export * from './arch/makepkg-build';
+export * from './arch/package-archive';
+export * from './arch/pkginfo';
+export * from './arch/repo-db';
+export * from './arch/source-tarball';
+export * from './arch/verify-package';
 export * from './build-env';
 export * from './build-log';
 export * from './build-record';
@@ -23,6 +29,7 @@ export * from './reproduce';
 export * from './run-streamed';
 export * from './rust-container-build';
 export * from './rust-host-build';
+export * from './tar-reader';
 export * from './tar-writer';
 export * from './toolchain';
 export * from './verify';

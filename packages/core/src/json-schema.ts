@@ -29,14 +29,13 @@ export function describeSchemaError(error: ErrorObject): string {
 const VALIDATOR_DIR = join(__dirname, '..', 'validators');
 
 /**
- * A checker for one of reprokit's schemas: returns the data typed, or throws a one-line UserError
- * naming the file and the JSON path of the first problem. It uses the schema's precompiled
- * validator (generated with the same ajv options, kept current by a test), and compiles the schema
- * with ajv only for a schema that has none.
+ * The validator of one of reprokit's schemas: its precompiled validator (generated with the same
+ * ajv options, kept current by a test), or the schema compiled with ajv for a schema that has none.
+ * Loaded on first use.
  */
-export function schemaChecker<T>(schemaFile: string): (data: unknown, path: string) => T {
+export function schemaValidator(schemaFile: string): () => ValidateFunction {
   let validate: ValidateFunction | undefined;
-  return (data, path) => {
+  return () => {
     if (!validate) {
       const precompiled = join(VALIDATOR_DIR, schemaFile.replace(/\.schema\.json$/, '.js'));
       if (existsSync(precompiled)) {
@@ -46,6 +45,18 @@ export function schemaChecker<T>(schemaFile: string): (data: unknown, path: stri
         validate = new Ajv({ allErrors: false, discriminator: true, strict: true }).compile(JSON.parse(readFileSync(join(SCHEMA_DIR, schemaFile), 'utf8')));
       }
     }
+    return validate;
+  };
+}
+
+/**
+ * A checker for one of reprokit's schemas: returns the data typed, or throws a one-line UserError
+ * naming the file and the JSON path of the first problem.
+ */
+export function schemaChecker<T>(schemaFile: string): (data: unknown, path: string) => T {
+  const validator = schemaValidator(schemaFile);
+  return (data, path) => {
+    const validate = validator();
     if (!validate(data)) throw new UserError(`${path}: ${describeSchemaError(validate.errors![0])}`);
     return data as T;
   };

@@ -29,18 +29,19 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
     }
     const rel = entry.resolved;
     local.push(`{workspaceRoot}/${rel}/package.json`, `{workspaceRoot}/${rel}/src/**/*`, `!{workspaceRoot}/${rel}/src/**/*.spec.ts`);
-    for (const dir of ['schema', 'validators']) {
+    // arch/: the makepkg.conf and scripts every arch build runs.
+    for (const dir of ['schema', 'validators', 'arch']) {
       if (existsSync(join(workspaceRoot, rel, dir))) local.push(`{workspaceRoot}/${rel}/${dir}/**/*`);
     }
     if (existsSync(join(workspaceRoot, rel, 'executors.json'))) local.push(`{workspaceRoot}/${rel}/executors.json`);
   }
   // A local reprokit's own dependencies are external nodes; an installed reprokit brings its own.
-  const external = local.length ? ['ajv', 'dockerode', '@noble/hashes', ...installed] : installed;
+  const external = local.length ? ['ajv', 'dockerode', '@noble/hashes', 'fzstd', ...installed] : installed;
   return [...local, { externalDependencies: external }];
 }
 
 /** reprokit's executors that build artifacts a manifest records. */
-const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci']);
+const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci', '@reprokit/nx:arch']);
 
 /** Targets a project.json declares with a reprokit build executor: what its reproduce depends on. */
 function declaredBuildTargets(dir: string): string[] {
@@ -55,10 +56,11 @@ function declaredBuildTargets(dir: string): string[] {
 }
 
 /** The files a project directory can have, in the order that decides which one reports it. */
-const PROJECT_FILES = ['project.json', 'package.json', 'Cargo.toml', MANIFEST_FILE];
+const PROJECT_FILES = ['project.json', 'package.json', 'Cargo.toml', 'PKGBUILD', MANIFEST_FILE];
 
 /**
- * Infers reprokit's targets: `pins` for every project, `elf` for a Cargo project, `checksum` and
+ * Infers reprokit's targets: `pins` for every project, `elf` for a Cargo project, `arch` for a
+ * project with a PKGBUILD, `checksum` and
  * `reproduce` for a project that builds artifacts or has a committed repro-manifest.json.
  */
 export const createNodes: CreateNodes<ReprokitPluginOptions> = [
@@ -77,7 +79,14 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
         const named = has('project.json') || has('package.json');
         const cargo = has('Cargo.toml') ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
         if (!cargo && !named) return {};
-        const facts = { root, cargoBinary: cargo, hasManifest: has(MANIFEST_FILE), hasDockerfile: has('Dockerfile'), declaredBuildTargets: declaredBuildTargets(dir) };
+        const facts = {
+          root,
+          cargoBinary: cargo,
+          hasManifest: has(MANIFEST_FILE),
+          hasDockerfile: has('Dockerfile'),
+          hasPkgbuild: has('PKGBUILD'),
+          declaredBuildTargets: declaredBuildTargets(dir),
+        };
         const targets = inferTargets(facts, opts ?? {}, inputs);
         // A bare Cargo package is a project of its own, named after its binary.
         return { projects: { [root]: named ? { targets } : { name: cargo, targets } } };

@@ -52,4 +52,35 @@ describe('inferTargets', () => {
     assert.equal(plain['pin-gate'].cache, true);
     assert.ok(plain['pin-gate'].inputs!.includes('{workspaceRoot}/reprokit.pins.json'));
   });
+
+  it('gives a project with a PKGBUILD a cached arch target with complete inputs and outputs, a build target of reproduce', () => {
+    const arch = { image: 'a@sha256:' + '1'.repeat(64), envLock: 'tools/envs/a/env.lock.json' };
+    const targets = inferTargets({ root: 'pkgs/x', cargoBinary: 'x', hasManifest: true, hasPkgbuild: true }, { arch }, inputs);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'arch', 'checksum', 'reproduce']);
+    const target = targets.arch;
+    assert.equal(target.executor, '@reprokit/nx:arch');
+    assert.equal(target.cache, true);
+    assert.deepEqual(target.options, arch);
+    for (const input of ['{projectRoot}/**/*', '!{projectRoot}/repro-manifest.json', '{workspaceRoot}/tools/envs/a/env.lock.json', inputs[0]]) {
+      assert.ok(target.inputs!.includes(input), JSON.stringify(input));
+    }
+    assert.ok(target.inputs!.some((i) => typeof i === 'object' && 'runtime' in i && i.runtime === "git log -1 --format=%H:%ct -- pkgs/x ':(exclude)pkgs/x/repro-manifest.json'"));
+    assert.deepEqual(target.outputs, [
+      '{projectRoot}/dist/arch',
+      '{projectRoot}/dist/.reprokit/*.pkg.json',
+      '{projectRoot}/dist/.reprokit/*.source.json',
+      '{projectRoot}/dist/.reprokit/*.db.json',
+      '{projectRoot}/dist/.reprokit/*.files.json',
+    ]);
+    assert.deepEqual(target.configurations, { host: { environment: 'host' } });
+    assert.deepEqual(targets.reproduce.dependsOn, ['elf', 'arch']);
+    assert.deepEqual(targets.checksum.dependsOn, ['elf', 'arch']);
+  });
+
+  it('keeps inferring arch when project.json declares it (to add options), naming it as the plugin options say', () => {
+    const targets = inferTargets({ root: 'x', hasManifest: false, hasPkgbuild: true, declaredBuildTargets: ['package'] }, { archTargetName: 'package' }, inputs);
+    assert.deepEqual(Object.keys(targets), ['pins', 'package', 'checksum', 'reproduce']);
+    assert.equal(targets.package.executor, '@reprokit/nx:arch');
+    assert.deepEqual(targets.reproduce.dependsOn, ['package']);
+  });
 });

@@ -1,4 +1,5 @@
 import type { TargetConfiguration } from '@nx/devkit';
+import type { ArchExecutorSchema } from '../executors/arch/schema';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
 import type { OciExecutorSchema } from '../executors/oci/schema';
 
@@ -9,10 +10,13 @@ export interface ReprokitPluginOptions {
   reproduceTargetName?: string;
   pinsTargetName?: string;
   ociTargetName?: string;
+  archTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
   /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
   oci?: Partial<OciExecutorSchema>;
+  /** Options every inferred arch target starts from (e.g. the pinned arch-builder image). */
+  arch?: Partial<ArchExecutorSchema>;
 }
 
 export type InputDefinition = NonNullable<TargetConfiguration['inputs']>[number];
@@ -28,6 +32,8 @@ export interface ProjectFacts {
   hasManifest: boolean;
   /** The project has a Dockerfile: it builds an OCI image. */
   hasDockerfile?: boolean;
+  /** The project has a PKGBUILD: an Arch Linux package. */
+  hasPkgbuild?: boolean;
   /** Build targets the project declares itself (project.json targets using a reprokit build executor). */
   declaredBuildTargets?: string[];
 }
@@ -46,6 +52,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     reproduce: options.reproduceTargetName ?? 'reproduce',
     pins: options.pinsTargetName ?? 'pins',
     oci: options.ociTargetName ?? 'oci',
+    arch: options.archTargetName ?? 'arch',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -66,9 +73,15 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     buildTargets.push(names.elf);
     targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs);
   }
-  if (facts.hasDockerfile && !buildTargets.includes(names.oci)) {
-    buildTargets.push(names.oci);
+  // Always inferred, also when project.json declares the target: that declaration only adds options
+  // (a registry to push to, a repository name) to the inferred inputs and outputs.
+  if (facts.hasDockerfile) {
+    if (!buildTargets.includes(names.oci)) buildTargets.push(names.oci);
     targets[names.oci] = ociTarget(facts.root, options.oci ?? {}, reprokitInputs);
+  }
+  if (facts.hasPkgbuild) {
+    if (!buildTargets.includes(names.arch)) buildTargets.push(names.arch);
+    targets[names.arch] = archTarget(facts.root, options.arch ?? {}, reprokitInputs);
   }
   // A project that builds artifacts gets checksum and reproduce before it has a manifest: they say
   // how to record the first one (`checksum --update`).
@@ -155,6 +168,33 @@ function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSc
     metadata: {
       description: `Build the ${binary} ELF binary hermetically (cargo --locked, ${options.environment === 'host' ? 'pinned host toolchain' : 'pinned builder image, no network'})`,
       technologies: ['rust', 'reprokit'],
+    },
+  };
+}
+
+/** The build records an arch target writes, by the artifact names makepkg-build gives. */
+const ARCH_RECORDS = ['pkg', 'source', 'db', 'files'].map((kind) => `{projectRoot}/${OUTPUT_DIR}/.reprokit/*.${kind}.json`);
+
+function archTarget(root: string, defaults: Partial<ArchExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
+  const inputs: InputDefinition[] = [
+    // What `git archive` puts in the source tarball: the PKGBUILD, the sources, Cargo.lock, …
+    '{projectRoot}/**/*',
+    `!{projectRoot}/${MANIFEST_FILE}`,
+    // The commit archived (the tarball's pax header names it) and its date, SOURCE_DATE_EPOCH.
+    { runtime: `git log -1 --format=%H:%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` },
+    ...(defaults.envLock ? [`{workspaceRoot}/${defaults.envLock}`] : []),
+    ...reprokitInputs,
+  ];
+  return {
+    executor: '@reprokit/nx:arch',
+    cache: true,
+    inputs,
+    outputs: [`{projectRoot}/${OUTPUT_DIR}/arch`, ...ARCH_RECORDS],
+    options: { ...defaults },
+    configurations: { host: { environment: 'host' } },
+    metadata: {
+      description: `Build the PKGBUILD's pacman packages with makepkg (${defaults.environment === 'host' ? 'host makepkg' : 'pinned builder image, no network'}), sources from git`,
+      technologies: ['arch', 'reprokit'],
     },
   };
 }

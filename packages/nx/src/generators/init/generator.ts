@@ -5,7 +5,11 @@ import type { ReprokitPluginOptions } from '../../plugin';
 import type { InitGeneratorSchema } from './schema';
 
 const PLUGIN = '@reprokit/nx';
-const DEFAULT_ENV = 'rust-builder';
+/** The environments @reprokit/core ships that init copies, and the inferred target each one pins. */
+const DEFAULT_ENVS = [
+  { name: 'rust-builder', target: 'elf' },
+  { name: 'arch-builder', target: 'arch' },
+] as const;
 const GITIGNORED = ['target/', '.nx/cache', '.nx/workspace-data'];
 
 /** The environment definitions @reprokit/core ships, to copy into a workspace. */
@@ -15,20 +19,22 @@ function shippedEnvDir(name: string): string {
 
 /**
  * `nx g @reprokit/nx:init` (what `nx add @reprokit/nx` runs): registers the plugin in nx.json, copies
- * the Rust builder environment into the workspace and pins its image ID as the default for inferred
- * elf targets, adds an empty pin policy and ignores build directories. Running it again changes nothing.
+ * the Rust and Arch builder environments into the workspace and pins their image IDs as the defaults
+ * for inferred elf and arch targets, adds an empty pin policy and ignores build directories. Running it again changes nothing.
  */
 export default async function initGenerator(tree: Tree, options: InitGeneratorSchema): Promise<void> {
   const envDir = options.envDir ?? 'tools/envs';
   const pluginOptions: ReprokitPluginOptions = {};
   if (!options.skipEnv) {
-    const target = `${envDir}/${DEFAULT_ENV}`;
-    for (const file of ['env.json', 'env.lock.json']) {
-      if (!tree.exists(`${target}/${file}`)) tree.write(`${target}/${file}`, readFileSync(join(shippedEnvDir(DEFAULT_ENV), file)));
-    }
-    const lock = JSON.parse(tree.read(`${target}/env.lock.json`, 'utf-8')!) as { imageId?: string };
-    if (lock.imageId) {
-      pluginOptions.elf = { environment: 'container', image: `reprokit/${DEFAULT_ENV}@${lock.imageId}`, envLock: `${target}/env.lock.json` };
+    for (const env of DEFAULT_ENVS) {
+      const target = `${envDir}/${env.name}`;
+      for (const file of ['env.json', 'env.lock.json']) {
+        if (!tree.exists(`${target}/${file}`)) tree.write(`${target}/${file}`, readFileSync(join(shippedEnvDir(env.name), file)));
+      }
+      const lock = JSON.parse(tree.read(`${target}/env.lock.json`, 'utf-8')!) as { imageId?: string };
+      if (lock.imageId) {
+        pluginOptions[env.target] = { environment: 'container', image: `reprokit/${env.name}@${lock.imageId}`, envLock: `${target}/env.lock.json` };
+      }
     }
   }
   const nxJson = readNxJson(tree) ?? {};

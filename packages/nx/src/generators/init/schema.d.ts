@@ -9,7 +9,7 @@ export interface InitGeneratorSchema {
    */
   envDir?: string;
   /**
-   * Do not copy the rust-builder environment or pin it in the plugin options.
+   * Do not copy the rust-builder and arch-builder environments or pin them in the plugin options.
    */
   skipEnv?: boolean;
 }

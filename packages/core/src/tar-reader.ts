@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { posix } from 'node:path';
 import { UserError } from './errors';
 
 /** One entry of a tar archive: what a rebuild must reproduce of it. */
 export interface TarEntry {
+  /** The name (PAX `path` and GNU long names applied), without a leading `./` or trailing `/`. */
   path: string;
   type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
   mode: number;
@@ -11,26 +14,34 @@ export interface TarEntry {
   uname: string;
   gname: string;
   mtime: number;
+  /** Content size of a regular file; 0 for anything else. */
   size: number;
   /** Symbolic or hard link target. */
   link?: string;
-  /** sha256 of a regular file's content. */
+  /** sha256 of a regular file's content (readTarEntries only). */
   sha256?: string;
 }
 
+/** An entry as the reader yields it, its content read only when asked, before the next entry is taken. */
+export interface StreamedTarEntry extends TarEntry {
+  content(): Buffer;
+}
+
+export interface TarReadOptions {
+  /**
+   * Refuse entries that could write outside the root they are unpacked into: a `..` component, an
+   * absolute name, a symlink resolving above the root, a hard link to anything but an earlier entry.
+   */
+  safe?: boolean;
+}
+
 const BLOCK = 512;
+const TYPES: Record<string, TarEntry['type']> = { '0': 'file', '\0': 'file', '7': 'file', '5': 'directory', '2': 'symlink', '1': 'hardlink' };
 
 function field(block: Buffer, offset: number, length: number): string {
   const raw = block.subarray(offset, offset + length);
   const end = raw.indexOf(0);
   return raw.subarray(0, end < 0 ? length : end).toString('utf8');
-}
-
-function octal(block: Buffer, offset: number, length: number, file: string, entry: string): number {
-  const text = field(block, offset, length).trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new UserError(`${file}: ${entry}: corrupt tar header (${JSON.stringify(text)} is not octal)`);
-  return parseInt(text, 8);
 }
 
 /** PAX extended header records: `<length> key=value\n`. */
@@ -49,56 +60,143 @@ function paxRecords(body: Buffer): Record<string, string> {
   return records;
 }
 
-const TYPES: Record<string, TarEntry['type']> = { '0': 'file', '\0': 'file', '7': 'file', '5': 'directory', '2': 'symlink', '1': 'hardlink' };
+/** Bytes of the archive: a whole buffer, or a file read piece by piece so memory stays bounded. */
+interface Source {
+  size: number;
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
 
-/** Reads every entry of a tar archive (ustar, PAX and GNU long names), hashing file contents. */
+function openSource(source: Buffer | string): Source {
+  if (Buffer.isBuffer(source)) return { size: source.length, read: (offset, length) => source.subarray(offset, offset + length), close: () => {} };
+  const fd = openSync(source, 'r');
+  return {
+    size: fstatSync(fd).size,
+    read: (offset, length) => {
+      const buffer = Buffer.alloc(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, buffer, done, length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buffer.subarray(0, done);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/**
+ * Reads a tar archive (ustar, PAX, GNU long names and base-256 numbers) entry by entry. Every
+ * header's checksum is verified; a truncated or corrupt archive is a one-line error naming `what`
+ * and the entry.
+ */
+export function* tarEntries(source: Buffer | string, what: string, options: TarReadOptions = {}): Generator<StreamedTarEntry> {
+  const input = openSource(source);
+  const fail = (message: string): never => {
+    throw new UserError(`${what}: ${message}`);
+  };
+  const numeric = (block: Buffer, offset: number, length: number, entry: string): number => {
+    if (block[offset] & 0x80) {
+      let value = 0;
+      for (let i = offset + 1; i < offset + length; i++) value = value * 256 + block[i];
+      return value;
+    }
+    const text = field(block, offset, length).trim();
+    if (text === '') return 0;
+    if (!/^[0-7]+$/.test(text)) fail(`${entry}: corrupt tar header (${JSON.stringify(text)} is not octal)`);
+    return parseInt(text, 8);
+  };
+  try {
+    const seen = new Set<string>();
+    let globalPax: Record<string, string> = {};
+    let pax: Record<string, string> = {};
+    let longName: string | undefined;
+    let longLink: string | undefined;
+    let offset = 0;
+    let count = 0;
+    for (;;) {
+      const header = input.read(offset, BLOCK);
+      if (header.length < BLOCK) fail(`truncated tar archive (no end marker after ${count} entries)`);
+      if (header.every((byte) => byte === 0)) return;
+      const name = field(header, 0, 100);
+      let sum = 0;
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
+      if (sum !== numeric(header, 148, 8, name)) fail(`${name}: corrupt tar header (bad checksum at offset ${offset})`);
+      const type = String.fromCharCode(header[156]);
+      const headerSize = numeric(header, 124, 12, name);
+      const dataOffset = offset + BLOCK;
+      const records = { ...globalPax, ...pax };
+      const size = records.size !== undefined && !'xgLK'.includes(type) ? Number(records.size) : headerSize;
+      offset = dataOffset + Math.ceil(size / BLOCK) * BLOCK;
+      if (input.size < dataOffset + size) fail(`truncated tar archive (${name} is cut short)`);
+      if ('xgLK'.includes(type)) {
+        const body = input.read(dataOffset, size);
+        if (type === 'x') pax = paxRecords(body);
+        else if (type === 'g') globalPax = { ...globalPax, ...paxRecords(body) };
+        else if (type === 'L') longName = field(body, 0, body.length);
+        else longLink = field(body, 0, body.length);
+        continue;
+      }
+      const prefix = field(header, 345, 155);
+      const path = (records.path ?? longName ?? (prefix ? `${prefix}/${name}` : name)).replace(/^\.\//, '').replace(/\/+$/, '');
+      const entryType = TYPES[type] ?? 'other';
+      const entry: StreamedTarEntry = {
+        path,
+        type: entryType,
+        mode: numeric(header, 100, 8, path) & 0o7777,
+        uid: records.uid !== undefined ? Number(records.uid) : numeric(header, 108, 8, path),
+        gid: records.gid !== undefined ? Number(records.gid) : numeric(header, 116, 8, path),
+        uname: records.uname ?? field(header, 265, 32),
+        gname: records.gname ?? field(header, 297, 32),
+        mtime: Math.floor(records.mtime !== undefined ? Number(records.mtime) : numeric(header, 136, 12, path)),
+        size: entryType === 'file' ? size : 0,
+        content: () => (entryType === 'file' ? input.read(dataOffset, size) : Buffer.alloc(0)),
+      };
+      const link = records.linkpath ?? longLink ?? field(header, 157, 100);
+      if (entryType === 'symlink' || entryType === 'hardlink') entry.link = link;
+      pax = {};
+      longName = longLink = undefined;
+      count++;
+      if (options.safe) checkSafeEntry(entry, seen, fail);
+      seen.add(posix.normalize(path));
+      yield entry;
+    }
+  } finally {
+    input.close();
+  }
+}
+
+/** Reads every entry of an archive in memory, hashing file contents. */
 export function readTarEntries(tar: Buffer, file: string): { entries: TarEntry[]; contents: Map<string, Buffer> } {
   const entries: TarEntry[] = [];
   const contents = new Map<string, Buffer>();
-  let globalPax: Record<string, string> = {};
-  let pax: Record<string, string> = {};
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let offset = 0;
-  for (;;) {
-    if (offset + BLOCK > tar.length) throw new UserError(`${file}: truncated tar archive (no end marker after ${entries.length} entries)`);
-    const header = tar.subarray(offset, offset + BLOCK);
-    if (header.every((byte) => byte === 0)) break;
-    const name = field(header, 0, 100);
-    const size = octal(header, 124, 12, file, name);
-    const type = String.fromCharCode(header[156]);
-    const body = tar.subarray(offset + BLOCK, offset + BLOCK + size);
-    if (body.length < size) throw new UserError(`${file}: truncated tar archive (${name} is cut short)`);
-    offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'x') pax = paxRecords(body);
-    else if (type === 'g') globalPax = { ...globalPax, ...paxRecords(body) };
-    else if (type === 'L') longName = field(body, 0, body.length);
-    else if (type === 'K') longLink = field(body, 0, body.length);
-    else {
-      const records = { ...globalPax, ...pax };
-      const prefix = field(header, 345, 155);
-      const path = (records.path ?? longName ?? (prefix ? `${prefix}/${name}` : name)).replace(/^\.\//, '').replace(/\/$/, '');
-      const entry: TarEntry = {
-        path,
-        type: TYPES[type] ?? 'other',
-        mode: octal(header, 100, 8, file, path) & 0o7777,
-        uid: records.uid !== undefined ? Number(records.uid) : octal(header, 108, 8, file, path),
-        gid: records.gid !== undefined ? Number(records.gid) : octal(header, 116, 8, file, path),
-        uname: records.uname ?? field(header, 265, 32),
-        gname: records.gname ?? field(header, 297, 32),
-        mtime: records.mtime !== undefined ? Number(records.mtime) : octal(header, 136, 12, file, path),
-        size: records.size !== undefined ? Number(records.size) : size,
-      };
-      const link = records.linkpath ?? longLink ?? field(header, 157, 100);
-      if (entry.type === 'symlink' || entry.type === 'hardlink') entry.link = link;
-      if (entry.type === 'file') {
-        entry.sha256 = createHash('sha256').update(body).digest('hex');
-        contents.set(path, body);
-      }
-      entries.push(entry);
-      pax = {};
-      longName = longLink = undefined;
+  for (const { content, ...entry } of tarEntries(tar, file)) {
+    if (entry.type === 'file') {
+      const body = content();
+      entry.sha256 = createHash('sha256').update(body).digest('hex');
+      contents.set(entry.path, body);
     }
+    entries.push(entry);
   }
   return { entries, contents };
+}
+
+function checkSafeEntry(entry: TarEntry, seen: Set<string>, fail: (message: string) => never): void {
+  const name = entry.path;
+  if (name.startsWith('/')) fail(`${name}: absolute name`);
+  if (name.split('/').includes('..')) fail(`${name}: the name climbs out of the root with ..`);
+  if (entry.type === 'symlink') {
+    // An absolute target resolves from the image's root, a relative one from the link's directory.
+    const from = entry.link!.startsWith('/') ? [] : posix.dirname(name).split('/').filter((part) => part !== '.' && part !== '');
+    for (const part of entry.link!.split('/')) {
+      if (part === '..' && from.pop() === undefined) fail(`${name}: symlink to ${entry.link} leads out of the root`);
+      else if (part !== '..' && part !== '.' && part !== '') from.push(part);
+    }
+  }
+  if (entry.type === 'hardlink') {
+    const target = entry.link!;
+    if (target.startsWith('/') || target.split('/').includes('..')) fail(`${name}: hard link to ${target} leads out of the root`);
+    if (!seen.has(posix.normalize(target.replace(/^\.\//, '')))) fail(`${name}: hard link to ${target}, which the archive does not hold before it`);
+  }
 }

@@ -2,10 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import type { LayerEntry } from './layer';
-import { readTar, type TarEntry } from './tar-reader';
-
-/** `./a/b/` → `a/b`. */
-const entryName = (entry: TarEntry) => entry.name.replace(/^\.\//, '').replace(/\/+$/, '');
+import { tarEntries } from '../tar-reader';
 
 /**
  * Extracts an archive's files into `dir` (content only; names, modes and owners are kept as data,
@@ -17,23 +14,23 @@ export async function extractTar(archive: string, dir: string, what: string): Pr
   mkdirSync(dir, { recursive: true });
   const entries: LayerEntry[] = [];
   const files = new Map<string, { path: string; size: number }>();
-  for await (const entry of readTar(archive, { safe: true, what })) {
-    const name = entryName(entry);
+  for (const entry of tarEntries(archive, what, { safe: true })) {
+    const name = entry.path;
     const meta = { name, mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid };
     if (entry.type === 'directory') {
       if (name !== '' && name !== '.') entries.push({ ...meta, type: 'directory' });
     } else if (entry.type === 'symlink') {
-      entries.push({ ...meta, type: 'symlink', target: entry.linkname });
+      entries.push({ ...meta, type: 'symlink', target: entry.link! });
     } else if (entry.type === 'file') {
       // Under its own name (safe: no `..`, and no link is ever created on the host to follow).
       const path = join(dir, name);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, await entry.content());
+      writeFileSync(path, entry.content());
       files.set(name, { path, size: entry.size });
       entries.push({ ...meta, type: 'file', path, size: entry.size });
     } else if (entry.type === 'hardlink') {
-      const target = files.get(entry.linkname.replace(/^\.\//, ''));
-      if (!target) throw new UserError(`${what}: ${name}: hard link to ${entry.linkname}, which the archive does not hold before it`);
+      const target = files.get(entry.link!.replace(/^\.\//, ''));
+      if (!target) throw new UserError(`${what}: ${name}: hard link to ${entry.link}, which the archive does not hold before it`);
       entries.push({ ...meta, type: 'file', ...target });
     } else {
       throw new UserError(`${what}: ${name}: a device or FIFO; images built by reprokit hold files, directories and links only`);
@@ -45,6 +42,6 @@ export async function extractTar(archive: string, dir: string, what: string): Pr
 /** The names an archive holds, each checked like `extractTar` does, without extracting anything. */
 export async function listTar(archive: string, what: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const entry of readTar(archive, { safe: true, what })) names.push(entryName(entry));
+  for (const entry of tarEntries(archive, what, { safe: true })) names.push(entry.path);
   return names;
 }

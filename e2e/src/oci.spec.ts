@@ -39,6 +39,8 @@ describe('nx run asdf:oci in a temp workspace', () => {
   });
 
   it('checksum verifies the image from its layout and from docker, loading it when docker lacks it', () => {
+    const checksum = ws.nx('run', 'asdf:checksum');
+    assert.equal(checksum.status, 0, checksum.output);
     docker('image', 'rm', '--force', recorded().image.id);
     const { status, output } = ws.reprokit('verify', 'packages/asdf/repro-manifest.json');
     assert.equal(status, 0, output);

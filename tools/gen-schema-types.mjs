@@ -40,6 +40,64 @@ async function standaloneValidator(schema) {
   return `// Generated from ${schema} by tools/gen-schema-types.mjs (ajv standalone). Do not edit.\n` + standaloneCode(ajv, validate) + '\n';
 }
 
+// The OCI image-spec's own schemas (packages/core/schema/oci/, vendored verbatim from v1.1.1) are
+// JSON Schema draft-04, which ajv 8 compiles only with the ajv-draft-04 package. They use nothing of
+// draft-04 that draft-07 changed (no boolean exclusiveMinimum/Maximum), so they are converted here, in
+// memory, and the vendored files stay byte-identical to upstream:
+// - each file's `id` becomes `$id`; the two definition files without one get the URL upstream's Go
+//   validator (schema/schema.go) registers them under, https://opencontainers.org/schema/image/<file>;
+// - `$ref: "defs.json#/…"` and the like become absolute, to the file of that name: what upstream's
+//   aliases (specURLs in schema.go) achieve for every base URI its nested `id`s set;
+// - nested `id`s are dropped (with every $ref absolute they no longer change anything), and so is
+//   defs.json's `media` (a hyper-schema annotation, not a validation keyword);
+// - `format: date-time` and `format: uri`, which draft-04 asserts, are checked by the regexps below
+//   (ajv knows no formats without ajv-formats, not a dependency): RFC 3339 date-time, and an absolute
+//   URI as a scheme followed by characters RFC 3986 allows.
+const OCI_DIR = 'packages/core/schema/oci';
+const OCI_BASE = 'https://opencontainers.org/schema/image/';
+const ociFormats = {
+  'date-time': /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt](?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/,
+  uri: /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/,
+};
+async function ociDraft07Schemas() {
+  const files = ['defs.json', 'defs-descriptor.json', 'content-descriptor.json', 'image-layout-schema.json', 'image-index-schema.json', 'image-manifest-schema.json', 'config-schema.json'];
+  const raw = Object.fromEntries(await Promise.all(files.map(async (file) => [file, JSON.parse(await readFile(join(root, OCI_DIR, file), 'utf8'))])));
+  const ids = Object.fromEntries(files.map((file) => [file, raw[file].id ?? OCI_BASE + file]));
+  const convert = (node, top) => {
+    if (Array.isArray(node)) return node.map((item) => convert(item, false));
+    if (typeof node !== 'object' || node === null) return node;
+    const out = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'id' || key === 'media' || key === '$schema') continue;
+      if (key === '$ref') {
+        const [file, fragment] = value.split('#');
+        if (file && !ids[file]) throw new Error(`${OCI_DIR}: $ref to unknown ${value}`);
+        out.$ref = file ? `${ids[file]}#${fragment ?? ''}` : value;
+      } else out[key] = key === 'properties' || key === 'patternProperties' || key === 'definitions' ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, convert(schema, false)])) : convert(value, false);
+    }
+    return top ? { $schema: 'http://json-schema.org/draft-07/schema#', $id: ids[top], ...out } : out;
+  };
+  return Object.fromEntries(files.map((file) => [file, convert(raw[file], file)]));
+}
+const ociSchemaFiles = [
+  ['oci-image-layout', 'image-layout-schema.json'],
+  ['oci-image-index', 'image-index-schema.json'],
+  ['oci-image-manifest', 'image-manifest-schema.json'],
+  ['oci-image-config', 'config-schema.json'],
+];
+async function ociStandaloneValidators() {
+  const schemas = await ociDraft07Schemas();
+  const out = [];
+  for (const [name, file] of ociSchemaFiles) {
+    const ajv = new Ajv({ allErrors: false, strict: true, formats: ociFormats, code: { source: true } });
+    for (const schema of Object.values(schemas)) ajv.addSchema(schema);
+    const validate = ajv.getSchema(schemas[file].$id);
+    const header = `// Generated from ${OCI_DIR}/${file} (OCI image-spec v1.1.1, draft-04, converted to draft-07) by tools/gen-schema-types.mjs (ajv standalone). Do not edit.\n`;
+    out.push([`packages/core/validators/${name}.js`, header + standaloneCode(ajv, validate) + '\n']);
+  }
+  return out;
+}
+
 const check = process.argv.includes('--check');
 let stale = 0;
 async function update(out, text) {
@@ -55,6 +113,8 @@ async function update(out, text) {
   }
 }
 for (const [schema, out] of validators) await update(out, await standaloneValidator(schema));
+for (const [out, text] of await ociStandaloneValidators()) await update(out, text);
+
 for (const [schema, out] of pairs) {
   const ts = await compileFromFile(join(root, schema), {
     bannerComment: banner(schema),

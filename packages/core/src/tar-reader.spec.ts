@@ -81,6 +81,22 @@ describe('tarEntries', () => {
     assert.deepEqual(names(path), ['bin', 'usr/lib/x/link', 'etc/localtime', 'f', 'g']);
   });
 
+  it('ignores global pax headers (as docker’s Go reader does), and copies content to a file in pieces', () => {
+    const path = join(dir, 'global.tar');
+    execFileSync('python3', ['-c', `
+import io, sys, tarfile
+t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT, pax_headers={'path': 'evil', 'size': '7', 'uid': '5', 'comment': 'x'})
+info = tarfile.TarInfo('l'); info.type = tarfile.SYMTYPE; info.linkname = 'a'; t.addfile(info)
+for n in ['a', 'b']:
+    info = tarfile.TarInfo(n); info.size = 3; t.addfile(info, io.BytesIO(n.encode() * 3))
+t.close()`, path]);
+    const copies = Array.from(tarEntries(path, path, { safe: true }), (entry) => {
+      entry.copyTo(join(dir, `copy-${entry.path}`));
+      return [entry.path, entry.size, entry.uid, entry.link, readFileSync(join(dir, `copy-${entry.path}`), 'utf8')];
+    });
+    assert.deepEqual(copies, [['l', 0, 0, 'a', ''], ['a', 3, 0, undefined, 'aaa'], ['b', 3, 0, undefined, 'bbb']]);
+  });
+
   it('reports a truncated archive and a corrupt header', () => {
     const path = archive('whole.tar', (tar) => tar.buffer('file', Buffer.alloc(2000, 1), meta));
     const bytes = readFileSync(path);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { UserError } from './errors';
 
@@ -25,6 +25,8 @@ export interface TarEntry {
 /** An entry as the reader yields it, its content read only when asked, before the next entry is taken. */
 export interface StreamedTarEntry extends TarEntry {
   content(): Buffer;
+  /** Writes a regular file's content to `path` (mode 0644) in pieces of at most 1 MiB, whatever its size. */
+  copyTo(path: string): void;
 }
 
 export interface TarReadOptions {
@@ -86,6 +88,21 @@ function openSource(source: Buffer | string): Source {
   };
 }
 
+const COPY_CHUNK = 1 << 20;
+
+function copyRange(input: Source, offset: number, size: number, target: string): void {
+  const fd = openSync(target, 'w', 0o644);
+  try {
+    for (let done = 0; done < size; ) {
+      const piece = input.read(offset + done, Math.min(COPY_CHUNK, size - done));
+      writeSync(fd, piece);
+      done += piece.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads a tar archive (ustar, PAX, GNU long names and base-256 numbers) entry by entry. Every
  * header's checksum is verified; a truncated or corrupt archive is a one-line error naming `what`
@@ -109,7 +126,6 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
   };
   try {
     const seen = new Set<string>();
-    let globalPax: Record<string, string> = {};
     let pax: Record<string, string> = {};
     let longName: string | undefined;
     let longLink: string | undefined;
@@ -126,19 +142,20 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
       const type = String.fromCharCode(header[156]);
       const headerSize = numeric(header, 124, 12, name);
       const dataOffset = offset + BLOCK;
-      const records = { ...globalPax, ...pax };
+      // Global headers (`g`) are skipped, as Go's archive/tar (docker, containerd) does when it applies a
+      // layer; GNU tar would apply a global `path` to every later entry.
+      const records = pax;
       const size = records.size !== undefined && !'xgLK'.includes(type) ? Number(records.size) : headerSize;
       offset = dataOffset + Math.ceil(size / BLOCK) * BLOCK;
       if (input.size < dataOffset + size) fail(`truncated tar archive (${name} is cut short)`);
       if ('xgLK'.includes(type)) {
         const body = input.read(dataOffset, size);
         if (type === 'x') pax = paxRecords(body);
-        else if (type === 'g') globalPax = { ...globalPax, ...paxRecords(body) };
         else if (type === 'L') longName = field(body, 0, body.length);
-        else longLink = field(body, 0, body.length);
+        else if (type === 'K') longLink = field(body, 0, body.length);
         continue;
       }
-      const prefix = field(header, 345, 155);
+      const prefix = field(header, 257, 6) === 'ustar' ? field(header, 345, 155) : '';
       const path = (records.path ?? longName ?? (prefix ? `${prefix}/${name}` : name)).replace(/^\.\//, '').replace(/\/+$/, '');
       const entryType = TYPES[type] ?? 'other';
       const entry: StreamedTarEntry = {
@@ -152,6 +169,7 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
         mtime: Math.floor(records.mtime !== undefined ? Number(records.mtime) : numeric(header, 136, 12, path)),
         size: entryType === 'file' ? size : 0,
         content: () => (entryType === 'file' ? input.read(dataOffset, size) : Buffer.alloc(0)),
+        copyTo: (target) => copyRange(input, entryType === 'file' ? dataOffset : 0, entryType === 'file' ? size : 0, target),
       };
       const link = records.linkpath ?? longLink ?? field(header, 157, 100);
       if (entryType === 'symlink' || entryType === 'hardlink') entry.link = link;

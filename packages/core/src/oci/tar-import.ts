@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import type { LayerEntry } from './layer';
@@ -25,7 +25,7 @@ export async function extractTar(archive: string, dir: string, what: string): Pr
       // Under its own name (safe: no `..`, and no link is ever created on the host to follow).
       const path = join(dir, name);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, entry.content());
+      entry.copyTo(path);
       files.set(name, { path, size: entry.size });
       entries.push({ ...meta, type: 'file', path, size: entry.size });
     } else if (entry.type === 'hardlink') {

@@ -111,8 +111,9 @@ describe('validateOciLayout', () => {
     await refused((p) => ((p.config.rootfs as Record<string, unknown>).type = 'tarballs'), () => /: config: \$\.rootfs\.type: must be one of "layers"/);
   });
 
-  it('refuses unknown layer media types and diffIDs that do not match the layers', async () => {
+  it('refuses unknown layer media types, diffIDs that do not match the layers, and Env entries without =', async () => {
     await refused((p) => (p.manifest = (m) => (m.layers[0].mediaType = 'application/vnd.docker.image.rootfs.diff.tar.gzip')), () => /: \/layers\/0\/mediaType: application\/vnd\.docker\.image\.rootfs\.diff\.tar\.gzip is not an OCI layer type/);
     await refused((p) => ((p.config.rootfs as Record<string, unknown>).diff_ids = [`sha256:${'0'.repeat(64)}`]), () => /: \/rootfs\/diff_ids: 1 diffIDs for 2 layers/);
+    await refused((p) => (p.config.config = { Env: ['PATH=/bin', 'NOEQUALS'] }), () => /: \/config\/Env\/1: "NOEQUALS" is not NAME=value/);
   });
 });

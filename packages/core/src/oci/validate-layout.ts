@@ -49,6 +49,9 @@ export async function validateOciLayout(dir: string): Promise<void> {
     const configFile = await checkBlob(dir, config, manifestFile, '/config', fail);
     const configDocument = readJson(configFile);
     checkDocument(configFile, configDocument, 'config', fail);
+    // The one rule upstream's validator (schema/validator.go) adds to the config schema.
+    const env = (configDocument.config as { Env?: string[] } | undefined)?.Env ?? [];
+    for (const [k, variable] of env.entries()) if (!/^[^=]+=/.test(variable)) fail(configFile, `/config/Env/${k}: ${JSON.stringify(variable)} is not NAME=value`);
     const diffIds = (configDocument.rootfs as { diff_ids: string[] }).diff_ids;
     const layerCount = (manifest.layers as Descriptor[]).length;
     if (diffIds.length !== layerCount) fail(configFile, `/rootfs/diff_ids: ${diffIds.length} diffIDs for ${layerCount} layers`);

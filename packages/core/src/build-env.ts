@@ -121,12 +121,11 @@ export async function lockBuildEnv(specPath: string, emptyStatusDir: string): Pr
 }
 
 /**
- * The environment lock among `dirs` (each holding an env.lock.json) that records the image ID
- * `digest`, so a pinned image docker does not have can be built again; undefined when none does.
+ * The environment lock among `locks` (env.lock.json paths) that records the image ID `digest`, so a
+ * pinned image docker does not have can be built again; undefined when none does.
  */
-export function findEnvLockForImage(digest: string, dirs: string[]): string | undefined {
-  for (const dir of dirs) {
-    const path = join(dir, ENV_LOCK_FILE);
+export function findEnvLockForImage(digest: string, locks: string[]): string | undefined {
+  for (const path of locks) {
     try {
       if ((JSON.parse(readFileSync(path, 'utf8')) as { imageId?: string }).imageId === digest) return path;
     } catch {

@@ -54,6 +54,8 @@ export interface PreparedBuilder {
  * present or pulled by digest.
  */
 export async function prepareBuilder(build: {
+  /** An open connection to reuse; default: connect. */
+  docker?: Docker;
   image: string;
   envLock?: string;
   toolchainPackage?: RegExp;
@@ -61,7 +63,7 @@ export async function prepareBuilder(build: {
   log: (line: string) => void;
 }): Promise<PreparedBuilder> {
   const { digest } = parsePinnedImageRef(build.image);
-  const docker = await connectDocker();
+  const docker = build.docker ?? (await connectDocker());
   let user = '1000:1000';
   let toolchain: string | undefined;
   if (build.envLock) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isoSeconds } from './git';
 
 /** The image config of a single-layer image, written by reprokit with a fixed key order. */
 export interface ImageConfigInput {
@@ -15,7 +16,7 @@ export interface ImageConfigInput {
 }
 
 /** `created` timestamps: seconds since the epoch as RFC 3339 UTC without fractions. */
-export const isoDate = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const isoDate = (seconds: number) => isoSeconds(new Date(seconds * 1000));
 
 /**
  * The config's bytes, and so the image ID (their sha256), depend only on the input: no hostname,

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { findEnvLockForImage } from '../build-env';
+import { ENV_LOCK_FILE, findEnvLockForImage } from '../build-env';
 import { parsePinnedImageRef } from '../docker';
 import { UserError } from '../errors';
 import { hashFile } from '../hash';
@@ -137,7 +137,7 @@ export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVer
   const { pkgname, pkgver, builddate, builddir } = given.buildinfo;
   const { projectDir, image, sourceTarball } = input.rebuild ?? (await recordedRebuild(input.packageFile, given, input.manifestPath));
   const workspaceRoot = findWorkspaceRoot(projectDir);
-  const envLock = input.envLock ?? findEnvLockForImage(parsePinnedImageRef(image).digest, envLockDirs(workspaceRoot));
+  const envLock = input.envLock ?? findEnvLockForImage(parsePinnedImageRef(image).digest, envLocks(workspaceRoot));
   const startdir = given.buildinfo.startdir ?? DEFAULT_STARTDIR;
   checkBuildPaths({ builddir, startdir }, `${basename(input.packageFile)}:.BUILDINFO`);
   const workDir = input.workDir ?? join(projectDir, 'target', 'reprokit-arch-verify');
@@ -205,12 +205,12 @@ function findWorkspaceRoot(projectDir: string): string {
   }
 }
 
-/** Where environment locks live: the workspace's (`tools/envs/*`, `packages/core/envs/*`) and reprokit's own. */
-function envLockDirs(workspaceRoot: string): string[] {
+/** The environment locks there are: the workspace's (`tools/envs/*`, `packages/core/envs/*`) and reprokit's own. */
+function envLocks(workspaceRoot: string): string[] {
   const roots = [join(workspaceRoot, 'tools', 'envs'), join(workspaceRoot, 'packages', 'core', 'envs'), join(__dirname, '..', '..', 'envs')];
   return roots.flatMap((root) => {
     try {
-      return readdirSync(root).map((name) => join(root, name));
+      return readdirSync(root).map((name) => join(root, name, ENV_LOCK_FILE));
     } catch {
       return [];
     }

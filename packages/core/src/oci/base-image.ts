@@ -33,7 +33,7 @@ export async function exportBaseImage(docker: Docker, imageId: string, workDir: 
  * absolute names, symlinks or hard links that lead outside).
  */
 export async function importDockerArchive(archive: string, imageId: string, extractDir: string): Promise<BaseImage> {
-  await extractTar(archive, extractDir, archive);
+  extractTar(archive, extractDir, archive);
   const manifestPath = join(extractDir, 'manifest.json');
   let entries: { Config?: string; Layers?: string[] }[];
   try {
@@ -59,7 +59,7 @@ export async function importDockerArchive(archive: string, imageId: string, extr
     const { size, digests } = await hashFile(path, ['sha256']);
     const diffId = `sha256:${digests.sha256}`;
     if (diffId !== diffIds[i]) throw new UserError(`${archive}: layer ${name} hashes to ${diffId}, not ${diffIds[i]} as the config says: refusing the base image`);
-    for (const entryName of await listTar(path, `${archive}: layer ${name}`)) paths.add(entryName);
+    for (const entryName of listTar(path, `${archive}: layer ${name}`)) paths.add(entryName);
     layers.push({ path, diffId, size });
   }
   return { imageId, config, layers, paths };

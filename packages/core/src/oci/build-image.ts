@@ -2,15 +2,15 @@ import type Docker from 'dockerode';
 import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { readBuildEnvLock } from '../build-env';
-import { ensureImage, parsePinnedImageRef, runInContainer } from '../docker';
-import { buildEnv } from '../env-build';
+import { findEnvLockForImage } from '../build-env';
+import { prepareBuilder } from '../container-build';
+import { parsePinnedImageRef, runInContainer } from '../docker';
 import { UserError } from '../errors';
-import { sha256Digest } from '../oci-config';
+import { isoDate, sha256Digest } from '../oci-config';
 import { exportBaseImage } from './base-image';
 import { BuildContext } from './build-context';
 import { planDockerfile, type ImageSource, type Owner, type Stage, type StageInstruction } from './dockerfile';
-import { imageConfigJson, isoDate, type HistoryEntry, type ImageConfig, type LayerFile, type RuntimeConfig } from './image-files';
+import { imageConfigJson, type HistoryEntry, type ImageConfig, type LayerFile, type RuntimeConfig } from './image-files';
 import { imagePath, writeLayer, type LayerEntry } from './layer';
 import { extractTar } from './tar-import';
 
@@ -80,10 +80,11 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
   for (let stage: Stage | undefined = final; stage?.from.kind === 'stage'; stage = plan.stages[stage.from.index]) layered.add(stage.from.index);
   const needed = neededStages(plan.stages, final.index);
 
+  // A pinned image, built from the environment lock that records it when docker lacks it.
   const pinnedImage = async (ref: string): Promise<string> => {
     if (!images.includes(ref)) images.push(ref);
-    await buildFromLockIfMissing(docker, ref, input.envLocks ?? [], say);
-    return ensureImage(docker, ref, say);
+    const envLock = findEnvLockForImage(parsePinnedImageRef(ref).digest, input.envLocks ?? []);
+    return (await prepareBuilder({ docker, image: ref, envLock, logPrefix: input.logPrefix, log })).imageId;
   };
 
   const states = new Map<number, StageState>();
@@ -290,7 +291,7 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
       } catch {
         fail(`COPY --from: ${source} does not exist in ${from.kind === 'image' ? from.ref : `stage ${from.index}`}`);
       }
-      entries = await extractTar(archive, scratchPath('copy'), `COPY --from ${source}`);
+      entries = extractTar(archive, scratchPath('copy'), `COPY --from ${source}`);
     }
     const top = entries[0]?.name;
     const isDirectory = entries.length > 0 && entries[0].type === 'directory';
@@ -341,17 +342,4 @@ function pickRuntimeConfig(config: RuntimeConfig): RuntimeConfig {
 function ownerOf(user: string | undefined): Owner {
   const match = /^(\d+)(?::(\d+))?$/.exec(user ?? '');
   return match ? { uid: Number(match[1]), gid: Number(match[2] ?? match[1]) } : { uid: 0, gid: 0 };
-}
-
-/** When docker lacks a pinned image that one of the given environment locks builds, build it. */
-async function buildFromLockIfMissing(docker: Docker, ref: string, locks: string[], say: (line: string) => void): Promise<void> {
-  const { digest } = parsePinnedImageRef(ref);
-  if (await docker.getImage(digest).inspect().then(() => true, () => false)) return;
-  for (const lockPath of locks) {
-    const lock = await readBuildEnvLock(lockPath);
-    if (lock.imageId === digest) {
-      await buildEnv(lockPath, { reuse: true, log: (line) => say(`env: ${line}`) }, docker);
-      return;
-    }
-  }
 }

@@ -1,7 +1,6 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256Digest } from '../oci-config';
-export { isoDate } from '../oci-config';
 import { TarWriter } from '../tar-writer';
 
 /**

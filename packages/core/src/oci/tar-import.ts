@@ -10,7 +10,7 @@ import { tarEntries } from '../tar-reader';
  * write outside a root are refused by the reader; hard links become copies of their target;
  * devices and FIFOs are refused.
  */
-export async function extractTar(archive: string, dir: string, what: string): Promise<LayerEntry[]> {
+export function extractTar(archive: string, dir: string, what: string): LayerEntry[] {
   mkdirSync(dir, { recursive: true });
   const entries: LayerEntry[] = [];
   const files = new Map<string, { path: string; size: number }>();
@@ -40,7 +40,7 @@ export async function extractTar(archive: string, dir: string, what: string): Pr
 }
 
 /** The names an archive holds, each checked like `extractTar` does, without extracting anything. */
-export async function listTar(archive: string, what: string): Promise<string[]> {
+export function listTar(archive: string, what: string): string[] {
   const names: string[] = [];
   for (const entry of tarEntries(archive, what, { safe: true })) names.push(entry.path);
   return names;

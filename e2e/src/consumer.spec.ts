@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { repoRoot } from './workspace';
 
@@ -46,6 +46,10 @@ describe('a new Nx workspace with the packed @reprokit packages', () => {
     assert.equal(plugin.options.elf.image, `reprokit/rust-builder@${lock.imageId}`);
     const archLock = JSON.parse(readFileSync(join(root, 'tools/envs/arch-builder/env.lock.json'), 'utf8'));
     assert.equal(plugin.options.arch.image, `reprokit/arch-builder@${archLock.imageId}`);
+    const cLock = JSON.parse(readFileSync(join(root, 'tools/envs/c-builder/env.lock.json'), 'utf8'));
+    assert.equal(plugin.options.elfCommand.image, `reprokit/c-builder@${cLock.imageId}`);
+    assert.ok(readFileSync(join(root, 'tools/envs/static-base/env.lock.json'), 'utf8').includes('"imageId"'));
+    assert.ok(readFileSync(join(root, '.gitignore'), 'utf8').split('\n').includes('dist/'));
     assert.ok(readFileSync(join(root, 'reprokit.pins.json'), 'utf8').includes('reprokit-pins.schema.json'));
     const again = nx('g', '@reprokit/nx:init');
     assert.equal(again.status, 0, again.output);
@@ -77,5 +81,39 @@ describe('a new Nx workspace with the packed @reprokit packages', () => {
     assert.equal(after.status, 0, after.output);
     assert.match(after.output, /^REPRODUCED hello \(elf\)$/m);
     assert.ok(after.output.includes(`${manifest.artifacts[0].blake2b512}  apps/hello/dist/hello`));
+  });
+
+  // The README's "A C project built with make", as written: its files and its commands, in order.
+  it("follows the README's C example: configuration records the manifest, the commit keeps the build's inputs, reproduce passes", () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const start = readme.indexOf('### A C project built with make');
+    assert.ok(start >= 0, 'README: no C example section');
+    const section = readme.slice(start, readme.indexOf('\n## ', start));
+    const files = [...section.matchAll(/^`([^`\s]+)`[^\n]*:\n\n```\w*\n([\s\S]*?)^```$/gm)];
+    assert.deepEqual(files.map(([, path]) => path).sort(), ['apps/hello-c/Makefile', 'apps/hello-c/project.json', 'apps/hello-c/src/hello.c']);
+    for (const [, path, content] of files) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), content);
+    }
+    const commands = /```sh\n([\s\S]*?)```/.exec(section)![1].split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+    assert.equal(commands.length, 4);
+    if (sh('git', ['rev-parse', '--git-dir']).status !== 0) assert.equal(sh('git', ['init', '-q']).status, 0);
+    const gitIdentity = { GIT_AUTHOR_NAME: 'e2e', GIT_AUTHOR_EMAIL: 'e2e@reprokit.invalid', GIT_COMMITTER_NAME: 'e2e', GIT_COMMITTER_EMAIL: 'e2e@reprokit.invalid' };
+    const outputs = commands.map((command) => {
+      const result = spawnSync('bash', ['-c', command], { cwd: root, env: { ...env, ...gitIdentity }, encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(result.status, 0, `${command}\n${result.stdout}${result.stderr}`);
+      return result.stdout + result.stderr;
+    });
+    const manifest = JSON.parse(readFileSync(join(root, 'apps/hello-c/repro-manifest.json'), 'utf8'));
+    const cLock = JSON.parse(readFileSync(join(root, 'tools/envs/c-builder/env.lock.json'), 'utf8'));
+    assert.equal(manifest.artifacts[0].environment.image, `reprokit/c-builder@${cLock.imageId}`);
+    assert.match(manifest.artifacts[0].environment.toolchain, /^gcc-\d+ /);
+    // dist/ is ignored: the commit after configuration touched only the manifest, so the build was a cache hit.
+    assert.equal(sh('git', ['status', '--porcelain']).output, '');
+    assert.match(outputs[3], /^REPRODUCED hello \(elf\)$/m);
+    assert.ok(outputs[3].includes(`${manifest.artifacts[0].blake2b512}  apps/hello-c/dist/hello`));
+    assert.match(outputs[3], /existing outputs match the cache|local cache/);
+    const run = spawnSync(join(root, 'apps/hello-c/dist/hello'), { encoding: 'utf8' });
+    assert.equal(run.stdout, 'Hello from C, reproducibly.\n');
   });
 });

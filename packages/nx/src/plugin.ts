@@ -2,6 +2,7 @@ import { createNodesFromFiles, type CreateNodes, type CreateNodesResult } from '
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cargoBinaryName } from './plugin/cargo-manifest';
+import type { DeclaredCommandTarget } from './plugin/command-target';
 import { inferTargets, MANIFEST_FILE, type InputDefinition, type ReprokitPluginOptions } from './plugin/targets';
 
 export type { ReprokitPluginOptions } from './plugin/targets';
@@ -43,16 +44,32 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
 /** reprokit's executors that build artifacts a manifest records. */
 const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci', '@reprokit/nx:arch']);
 
-/** Targets a project.json declares with a reprokit build executor: what its reproduce depends on. */
-function declaredBuildTargets(dir: string): string[] {
+type DeclaredTargets = Record<string, { executor?: string; options?: { command?: unknown; binary?: unknown; outputDir?: unknown; envLock?: unknown } }>;
+
+/** The targets of a project's project.json (none when it has none). */
+function declaredTargets(dir: string): DeclaredTargets {
   const path = join(dir, 'project.json');
-  if (!existsSync(path)) return [];
+  if (!existsSync(path)) return {};
   try {
-    const targets = (JSON.parse(readFileSync(path, 'utf8')).targets ?? {}) as Record<string, { executor?: string }>;
-    return Object.keys(targets).filter((name) => BUILD_EXECUTORS.has(targets[name].executor ?? ''));
+    return (JSON.parse(readFileSync(path, 'utf8')).targets ?? {}) as DeclaredTargets;
   } catch {
-    return []; // Nx reports a broken project.json itself.
+    return {}; // Nx reports a broken project.json itself.
   }
+}
+
+/** Targets a project.json declares with a reprokit build executor: what its reproduce depends on. */
+function declaredBuildTargets(targets: DeclaredTargets): string[] {
+  return Object.keys(targets).filter((name) => BUILD_EXECUTORS.has(targets[name].executor ?? ''));
+}
+
+/** Declared elf targets with a `command` and a `binary`: the plugin completes their inputs and outputs. */
+function declaredCommandTargets(targets: DeclaredTargets): DeclaredCommandTarget[] {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return Object.entries(targets).flatMap(([name, target]) =>
+    target.executor === '@reprokit/nx:elf' && Array.isArray(target.options?.command) && typeof target.options.binary === 'string'
+      ? [{ name, binary: target.options.binary, outputDir: text(target.options.outputDir), envLock: text(target.options.envLock) }]
+      : [],
+  );
 }
 
 /** The files a project directory can have, in the order that decides which one reports it. */
@@ -79,13 +96,15 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
         const named = has('project.json') || has('package.json');
         const cargo = has('Cargo.toml') ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
         if (!cargo && !named) return {};
+        const declared = declaredTargets(dir);
         const facts = {
           root,
           cargoBinary: cargo,
           hasManifest: has(MANIFEST_FILE),
           hasDockerfile: has('Dockerfile'),
           hasPkgbuild: has('PKGBUILD'),
-          declaredBuildTargets: declaredBuildTargets(dir),
+          declaredBuildTargets: declaredBuildTargets(declared),
+          declaredCommandTargets: declaredCommandTargets(declared),
         };
         const targets = inferTargets(facts, opts ?? {}, inputs);
         // A bare Cargo package is a project of its own, named after its binary.

@@ -84,3 +84,33 @@ describe('inferTargets', () => {
     assert.deepEqual(targets.reproduce.dependsOn, ['package']);
   });
 });
+
+describe('inferTargets for elf targets declared with a command', () => {
+  const inputs = [{ externalDependencies: ['@reprokit/core', '@reprokit/nx'] }];
+  const elfCommand = { environment: 'container' as const, image: 'reprokit/c-builder@sha256:' + '2'.repeat(64), envLock: 'tools/envs/c-builder/env.lock.json', toolchainPackage: '^gcc-[0-9]+$' };
+
+  it('completes the declared target: the elfCommand defaults, the whole project as input, the binary and its record as outputs', () => {
+    const facts = { root: 'apps/hello-c', hasManifest: false, declaredBuildTargets: ['elf'], declaredCommandTargets: [{ name: 'elf', binary: 'hello' }] };
+    const targets = inferTargets(facts, { elfCommand }, inputs);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce']);
+    const elf = targets.elf;
+    assert.equal(elf.executor, '@reprokit/nx:elf');
+    assert.equal(elf.cache, true);
+    assert.deepEqual(elf.options, elfCommand);
+    assert.deepEqual(elf.outputs, ['{projectRoot}/dist/hello', '{projectRoot}/dist/.reprokit/hello.json']);
+    for (const input of ['{projectRoot}/**/*', '!{projectRoot}/dist/**/*', '!{projectRoot}/target/**/*', '!{projectRoot}/repro-manifest.json', '{workspaceRoot}/tools/envs/c-builder/env.lock.json', inputs[0]]) {
+      assert.ok(elf.inputs!.includes(input), JSON.stringify(input));
+    }
+    assert.ok(elf.inputs!.some((i) => typeof i === 'object' && 'runtime' in i && i.runtime === "git log -1 --format=%ct -- apps/hello-c ':(exclude)apps/hello-c/repro-manifest.json'"));
+    assert.deepEqual(targets.reproduce.dependsOn, ['elf']);
+  });
+
+  it("takes the declared target's own outputDir and envLock over the defaults", () => {
+    const facts = { root: 'c', hasManifest: true, declaredBuildTargets: ['build'], declaredCommandTargets: [{ name: 'build', binary: 'lua', outputDir: 'out', envLock: 'envs/mine/env.lock.json' }] };
+    const build = inferTargets(facts, { elfCommand }, inputs).build;
+    assert.deepEqual(build.outputs, ['{projectRoot}/out/lua', '{projectRoot}/out/.reprokit/lua.json']);
+    assert.ok(build.inputs!.includes('!{projectRoot}/out/**/*'));
+    assert.ok(build.inputs!.includes('{workspaceRoot}/envs/mine/env.lock.json'));
+    assert.ok(!build.inputs!.includes('{workspaceRoot}/tools/envs/c-builder/env.lock.json'));
+  });
+});

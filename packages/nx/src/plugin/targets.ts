@@ -2,6 +2,7 @@ import type { TargetConfiguration } from '@nx/devkit';
 import type { ArchExecutorSchema } from '../executors/arch/schema';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
 import type { OciExecutorSchema } from '../executors/oci/schema';
+import { commandElfTarget, type DeclaredCommandTarget } from './command-target';
 
 /** Options of the plugin entry in nx.json: target names, and defaults for every inferred elf target. */
 export interface ReprokitPluginOptions {
@@ -17,6 +18,8 @@ export interface ReprokitPluginOptions {
   oci?: Partial<OciExecutorSchema>;
   /** Options every inferred arch target starts from (e.g. the pinned arch-builder image). */
   arch?: Partial<ArchExecutorSchema>;
+  /** Options every elf target declared with a `command` (make, …) starts from (e.g. the pinned c-builder image). */
+  elfCommand?: Partial<ElfExecutorSchema>;
 }
 
 export type InputDefinition = NonNullable<TargetConfiguration['inputs']>[number];
@@ -36,6 +39,8 @@ export interface ProjectFacts {
   hasPkgbuild?: boolean;
   /** Build targets the project declares itself (project.json targets using a reprokit build executor). */
   declaredBuildTargets?: string[];
+  /** Of those, the elf targets with a `command`: the plugin completes them (defaults, inputs, outputs). */
+  declaredCommandTargets?: DeclaredCommandTarget[];
 }
 
 /** Where the pin policy lives, an input of every pins target. */
@@ -72,6 +77,9 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   if (facts.cargoBinary && !buildTargets.includes(names.elf)) {
     buildTargets.push(names.elf);
     targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs);
+  }
+  for (const declared of facts.declaredCommandTargets ?? []) {
+    targets[declared.name] = commandElfTarget(facts.root, declared, options.elfCommand ?? {}, reprokitInputs);
   }
   // Always inferred, also when project.json declares the target: that declaration only adds options
   // (a registry to push to, a repository name) to the inferred inputs and outputs.

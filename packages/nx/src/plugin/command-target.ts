@@ -1,0 +1,50 @@
+import type { TargetConfiguration } from '@nx/devkit';
+import type { ElfExecutorSchema } from '../executors/elf/schema';
+import { MANIFEST_FILE, OUTPUT_DIR, type InputDefinition } from './targets';
+
+/** An elf target a project.json declares with a `command` (a make project, …): what the plugin completes. */
+export interface DeclaredCommandTarget {
+  /** The target's name in project.json. */
+  name: string;
+  /** Its `binary` option: the artifact's name, so the output's file name. */
+  binary: string;
+  /** Its own `outputDir`, when it sets one. */
+  outputDir?: string;
+  /** Its own `envLock`, when it sets one (an input like the default's). */
+  envLock?: string;
+}
+
+/**
+ * The inferred half of an elf target that project.json declares with a `command`: the plugin's
+ * `elfCommand` options as defaults (init pins the c-builder image there), complete inputs and
+ * outputs, cached. Nx merges project.json's options over these (same executor), so a project
+ * writes only what is its own: binary, command, artifact.
+ *
+ * The inputs are the whole project, build outputs and the manifest left out: a command build gets
+ * the project's directory (read-only, or as a writable copy for in-tree builds), so any file in it
+ * can change what the command does.
+ */
+export function commandElfTarget(root: string, declared: DeclaredCommandTarget, defaults: Partial<ElfExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
+  const outputDir = `{projectRoot}/${declared.outputDir ?? defaults.outputDir ?? OUTPUT_DIR}`;
+  const inputs: InputDefinition[] = [
+    '{projectRoot}/**/*',
+    `!${outputDir}/**/*`,
+    '!{projectRoot}/target/**/*',
+    `!{projectRoot}/${MANIFEST_FILE}`,
+    // SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out.
+    { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` },
+    ...((declared.envLock ?? defaults.envLock) ? [`{workspaceRoot}/${declared.envLock ?? defaults.envLock}`] : []),
+    ...reprokitInputs,
+  ];
+  return {
+    executor: '@reprokit/nx:elf',
+    cache: true,
+    inputs,
+    outputs: [`${outputDir}/${declared.binary}`, `${outputDir}/.reprokit/${declared.binary}.json`],
+    options: { ...defaults },
+    metadata: {
+      description: `Build the ${declared.binary} ELF binary with the project's command in the pinned builder image (no network)`,
+      technologies: ['reprokit'],
+    },
+  };
+}

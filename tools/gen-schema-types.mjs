@@ -17,6 +17,7 @@ const pairs = [
   ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/build-env-lock-types.ts'],
   ['packages/core/schema/arch-pkginfo.schema.json', 'packages/core/src/arch/pkginfo-types.ts'],
   ['packages/core/schema/arch-buildinfo.schema.json', 'packages/core/src/arch/buildinfo-types.ts'],
+  ['packages/core/schema/reprokit-report.schema.json', 'packages/core/src/report/report-types.ts'],
   ['packages/nx/src/executors/elf/schema.json', 'packages/nx/src/executors/elf/schema.d.ts'],
   ['packages/nx/src/executors/arch/schema.json', 'packages/nx/src/executors/arch/schema.d.ts'],
   ['packages/nx/src/executors/checksum/schema.json', 'packages/nx/src/executors/checksum/schema.d.ts'],
@@ -30,7 +31,7 @@ const banner = (from) =>
   `// Generated from ${from} by tools/gen-schema-types.mjs. Do not edit: change the schema, then run \`npm run gen-types\`.`;
 
 // The options must match schemaChecker's in packages/core/src/json-schema.ts.
-const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'reprokit-pins', 'arch-pkginfo', 'arch-buildinfo'].map((name) => [
+const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'reprokit-pins', 'arch-pkginfo', 'arch-buildinfo', 'reprokit-report'].map((name) => [
   `packages/core/schema/${name}.schema.json`,
   `packages/core/validators/${name}.js`,
 ]);

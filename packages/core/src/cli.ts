@@ -7,6 +7,7 @@ import { lockBuildEnv } from './build-env';
 import { buildEnv } from './env-build';
 import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
+import { reportCommand } from './report/report-cli';
 import { reproduceReport } from './reproduce';
 import { isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
@@ -29,6 +30,10 @@ commands:
                                                   manifest records; print REPRODUCIBLE or what differs
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
+  report [WORKSPACE] [--out DIR] [--json] [--no-pins]
+                                                  check every manifest of the workspace and its pins; write
+                                                  DIR/index.html, report.md and report.json, or print the
+                                                  Markdown (--json: the JSON) summary
   version                                         print reprokit's version
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
@@ -149,6 +154,8 @@ export async function main(argv: string[]): Promise<number> {
         return await pinsCommand(rest);
       case 'arch':
         return await archCommand(rest);
+      case 'report':
+        return await reportCommand(rest, (message) => new UsageError(message));
       case 'version':
       case '--version':
         process.stdout.write(REPROKIT_VERSION + '\n');

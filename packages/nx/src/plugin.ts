@@ -105,6 +105,7 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
           hasPkgbuild: has('PKGBUILD'),
           declaredBuildTargets: declaredBuildTargets(declared),
           declaredCommandTargets: declaredCommandTargets(declared),
+          isWorkspaceRoot: root === '.',
         };
         const targets = inferTargets(facts, opts ?? {}, inputs);
         // A bare Cargo package is a project of its own, named after its binary.

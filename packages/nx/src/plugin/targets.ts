@@ -12,6 +12,7 @@ export interface ReprokitPluginOptions {
   pinsTargetName?: string;
   ociTargetName?: string;
   archTargetName?: string;
+  reportTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
   /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
@@ -41,7 +42,12 @@ export interface ProjectFacts {
   declaredBuildTargets?: string[];
   /** Of those, the elf targets with a `command`: the plugin completes them (defaults, inputs, outputs). */
   declaredCommandTargets?: DeclaredCommandTarget[];
+  /** The project at the workspace root: it gets the workspace-wide `report`. */
+  isWorkspaceRoot?: boolean;
 }
+
+/** Where the inferred report target writes the page, the Markdown summary and the JSON. */
+export const REPORT_DIR = 'dist/reprokit-report';
 
 /** Where the pin policy lives, an input of every pins target. */
 export const PINS_POLICY_FILE = 'reprokit.pins.json';
@@ -58,6 +64,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     pins: options.pinsTargetName ?? 'pins',
     oci: options.ociTargetName ?? 'oci',
     arch: options.archTargetName ?? 'arch',
+    report: options.reportTargetName ?? 'report',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -120,7 +127,26 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
       },
     };
   }
+  if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch]);
   return targets;
+}
+
+/**
+ * The workspace's report: every project's builds first (not reproduce, which fails on a mismatch,
+ * and a mismatch is what a report must show), then `reprokit report` over every manifest. Never
+ * cached: it describes the disk as it is.
+ */
+function reportTarget(buildTargetNames: string[]): TargetConfiguration {
+  return {
+    executor: 'nx:run-commands',
+    dependsOn: buildTargetNames.map((target) => ({ projects: '*', target })),
+    cache: false,
+    options: { command: `reprokit report --out ${REPORT_DIR}`, cwd: '{workspaceRoot}' },
+    metadata: {
+      description: `Check every manifest and the pin policy across the workspace; write ${REPORT_DIR}/index.html, report.md (for $GITHUB_STEP_SUMMARY) and report.json`,
+      technologies: ['reprokit'],
+    },
+  };
 }
 
 /** SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out. */

@@ -1,0 +1,80 @@
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, constants } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { RECORD_DIR } from '../build-record';
+
+/** Result files are small JSON documents; anything bigger is named, not read. */
+const MAX_RESULT_BYTES = 1 << 20;
+
+export interface ExtraResult {
+  source: string;
+  label: string;
+  text: string;
+}
+
+/** A regular file's text, at most `max` bytes, never following a symbolic link or opening a FIFO. */
+function readSmallRegularFile(file: string, max: number): string | undefined {
+  const stat = lstatSync(file, { throwIfNoEntry: false });
+  if (!stat?.isFile() || stat.size > max) return undefined;
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(Math.min(max, stat.size));
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One line about a result document, from the fields the wave's result formats carry. */
+function summarize(label: string, data: unknown): string {
+  if (typeof data !== 'object' || data === null) return 'present';
+  const doc = data as Record<string, unknown>;
+  if (typeof doc.summary === 'string') return doc.summary;
+  if (typeof doc.verdict === 'string') return doc.verdict;
+  if (typeof doc.predicateType === 'string') {
+    const subject = Array.isArray(doc.subject) ? doc.subject.length : 0;
+    return `in-toto statement, ${doc.predicateType}, ${subject} subject${subject === 1 ? '' : 's'}`;
+  }
+  if (typeof doc.payloadType === 'string') return `signed envelope (${doc.payloadType})`;
+  return `${label} result`;
+}
+
+/**
+ * What other reprokit commands left about an artifact beside its build record
+ * (`<outputDir>/.reprokit/<artifact>.<label>.json`: provenance, variation builds, …), one line each.
+ * Only regular files inside the project's output directory are read.
+ */
+export function extraResults(manifestDir: string, outputDir: string, artifact: string, workspaceRoot: string): ExtraResult[] {
+  const recordDir = resolve(manifestDir, outputDir, RECORD_DIR);
+  const inside = relative(resolve(manifestDir), recordDir);
+  if (inside.startsWith('..') || inside.startsWith(sep)) return [];
+  let names: string[];
+  try {
+    if (!lstatSync(recordDir).isDirectory()) return [];
+    names = readdirSync(recordDir);
+  } catch {
+    return [];
+  }
+  const prefix = `${artifact}.`;
+  const results: ExtraResult[] = [];
+  for (const name of names.sort()) {
+    if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
+    const label = name.slice(prefix.length, -'.json'.length);
+    // `<artifact>.json` is the build record itself; `<artifact>.<kind>.json` of an arch build are records too.
+    if (!label || ['pkg', 'source', 'db', 'files'].includes(label)) continue;
+    const file = join(recordDir, name);
+    const source = relative(workspaceRoot, file).split(sep).join('/');
+    const text = readSmallRegularFile(file, MAX_RESULT_BYTES);
+    if (text === undefined) {
+      results.push({ source, label, text: 'not read: not a regular file of at most 1 MiB' });
+      continue;
+    }
+    try {
+      results.push({ source, label, text: summarize(label, JSON.parse(text)) });
+    } catch {
+      results.push({ source, label, text: 'not valid JSON' });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../errors';
+import { gitToplevel } from '../git';
+import { writeFileAtomic } from '../json-file';
+import { schemaChecker } from '../json-schema';
+import { collectReport, type ReprokitReport } from './collect-report';
+import { renderReportHtml } from './render-html';
+import { renderReportMarkdown } from './render-markdown';
+
+export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins]';
+
+const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
+
+/** The files `--out DIR` writes. */
+export const REPORT_FILES = { html: 'index.html', markdown: 'report.md', json: 'report.json' } as const;
+
+/**
+ * `reprokit report`: verifies what is on disk against every manifest of the workspace (it builds
+ * nothing) and writes the page, the Markdown summary and the JSON into DIR, or prints the Markdown
+ * (or with --json the JSON) to standard output. Exit 0 when everything reproduced, 1 otherwise.
+ */
+export async function reportCommand(args: string[], usageError: (message: string) => Error): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { out: { type: 'string' }, json: { type: 'boolean', default: false }, 'no-pins': { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length > 1) throw usageError('report: name at most one WORKSPACE directory');
+  if (values.out === '') throw usageError('report: --out needs a directory');
+  const start = resolve(positionals[0] ?? '.');
+  const workspaceRoot = gitToplevel(start) ?? start;
+  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'] });
+  // The JSON is what the page and the summary are made from: it must be what the schema promises.
+  checkReport(JSON.parse(JSON.stringify(report)), 'reprokit report');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  if (values.out !== undefined) {
+    const out = resolve(values.out);
+    try {
+      mkdirSync(out, { recursive: true });
+    } catch (error) {
+      throw new UserError(`--out ${values.out}: cannot create the directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    const linkBase = relative(out, workspaceRoot).split('\\').join('/') || '.';
+    writeFileAtomic(join(out, REPORT_FILES.html), renderReportHtml(report, { linkBase }));
+    writeFileAtomic(join(out, REPORT_FILES.markdown), renderReportMarkdown(report));
+    writeFileAtomic(join(out, REPORT_FILES.json), json);
+    const c = report.counts;
+    process.stdout.write(
+      `${report.ok ? 'REPRODUCED' : 'NOT REPRODUCED'}: ${c.reproduced} reproduced, ${c.mismatch} mismatch, ${c.missing} missing, ${c['not-built']} not built, ${c.unexpected} unexpected\n` +
+        `wrote ${join(values.out, REPORT_FILES.html)}, ${REPORT_FILES.markdown} and ${REPORT_FILES.json}\n`,
+    );
+    if (values.json) process.stdout.write(json);
+  } else {
+    process.stdout.write(values.json ? json : renderReportMarkdown(report));
+  }
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeBuildRecord } from '../build-record';
+import { schemaChecker } from '../json-schema';
+import { recordManifest } from '../record';
+import { tempDir } from '../testing/fixtures';
+import { collectReport, findManifests, type ReprokitReport } from './collect-report';
+import { renderReportHtml } from './render-html';
+import { renderReportMarkdown } from './render-markdown';
+import { main } from '../cli';
+
+const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
+
+function git(cwd: string, ...args: string[]): string {
+  const result = spawnSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', GIT_COMMITTER_DATE: '2026-01-02T03:04:05Z', GIT_AUTHOR_DATE: '2026-01-02T03:04:05Z' },
+  });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout.trim();
+}
+
+/** A project with built artifacts and a manifest recorded from them by the real recordManifest. */
+async function project(root: string, dir: string, name: string, files: Record<string, string>): Promise<void> {
+  const dist = join(root, dir, 'dist');
+  mkdirSync(dist, { recursive: true });
+  for (const [file, content] of Object.entries(files)) {
+    writeFileSync(join(dist, file), content);
+    writeBuildRecord(dist, { name: file, kind: 'file', file, environment: { type: 'container', image: `reprokit/x-builder@sha256:${'ab'.repeat(32)}`, toolchain: 'gcc 12' }, sourceDateEpoch: 0 });
+  }
+  await recordManifest({ manifestPath: join(root, dir, 'repro-manifest.json'), project: name, outputDir: 'dist', workspaceRoot: root });
+}
+
+/**
+ * A git workspace with four projects: `good` (reproduces), `bad` (one artifact altered, one lost,
+ * one file added), `fresh` (recorded, nothing built) and `broken` (a manifest that is not JSON), and
+ * a Dockerfile with an unpinned image in `good`.
+ */
+async function workspace(): Promise<string> {
+  const root = tempDir('reprokit-report-');
+  git(root, 'init', '-q', '-b', 'main');
+  writeFileSync(join(root, '.gitignore'), 'dist/\n');
+  await project(root, 'packages/good', 'good', { 'good.bin': 'good\n' });
+  await project(root, 'packages/bad', 'bad', { 'a.bin': 'a\n', 'b.bin': 'b\n', 'c.bin': 'c\n' });
+  await project(root, 'packages/fresh', 'fresh', { 'f.bin': 'f\n' });
+  rmSync(join(root, 'packages/fresh/dist'), { recursive: true });
+  mkdirSync(join(root, 'packages/broken'));
+  writeFileSync(join(root, 'packages/broken/repro-manifest.json'), '{"manifestVersion": 1,\n  "project": }\n');
+  writeFileSync(join(root, 'packages/good/Dockerfile'), 'FROM debian:bookworm\n');
+  writeFileSync(join(root, 'packages/bad/dist/a.bin'), 'A\n');
+  rmSync(join(root, 'packages/bad/dist/b.bin'));
+  writeFileSync(join(root, 'packages/bad/dist/<b onmouseover=alert(1)>x'), 'x');
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'workspace');
+  return root;
+}
+
+describe('reprokit report', () => {
+  it('finds every manifest git knows, not the ones under node_modules or dist', async () => {
+    const root = await workspace();
+    mkdirSync(join(root, 'node_modules/dep'), { recursive: true });
+    writeFileSync(join(root, 'node_modules/dep/repro-manifest.json'), '{}');
+    assert.deepEqual(findManifests(root), ['packages/bad/repro-manifest.json', 'packages/broken/repro-manifest.json', 'packages/fresh/repro-manifest.json', 'packages/good/repro-manifest.json']);
+  });
+
+  it('gives every artifact its verdict, explains what differs, and validates against its schema', async () => {
+    const root = await workspace();
+    const report = await collectReport({ workspaceRoot: root, now: new Date('2026-11-25T00:00:00Z') });
+    checkReport(JSON.parse(JSON.stringify(report)), 'report');
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.counts, { reproduced: 2, mismatch: 1, missing: 1, 'not-built': 1, unexpected: 1 });
+    assert.equal(report.workspace.commit, git(root, 'rev-parse', 'HEAD'));
+    assert.equal(report.workspace.commitDate, '2026-01-02T03:04:05Z');
+    const byName = Object.fromEntries(report.projects.map((p) => [p.name, p]));
+    assert.deepEqual(
+      byName.bad.artifacts.map((a) => [a.name, a.status, a.path]),
+      [
+        ['a.bin', 'mismatch', 'packages/bad/dist/a.bin'],
+        ['b.bin', 'missing', 'packages/bad/dist/b.bin'],
+        ['c.bin', 'reproduced', 'packages/bad/dist/c.bin'],
+        ['dist/<b onmouseover=alert(1)>x', 'unexpected', 'packages/bad/dist/<b onmouseover=alert(1)>x'],
+      ],
+    );
+    const mismatch = byName.bad.artifacts[0];
+    assert.ok(mismatch.explanation.some((line) => line.startsWith('blake2b512 differs: expected ') && line.includes(mismatch.actual!.blake2b512)), mismatch.explanation.join('\n'));
+    assert.deepEqual(byName.fresh.artifacts.map((a) => a.status), ['not-built']);
+    assert.match(byName['packages/broken'].error ?? '', /packages\/broken\/repro-manifest\.json:\d+:\d+: invalid JSON/);
+    assert.deepEqual(report.environments, [{ type: 'container', image: `reprokit/x-builder@sha256:${'ab'.repeat(32)}`, toolchain: 'gcc 12' }]);
+  });
+
+  it('gives each pin finding to the project that holds the file, with its line', async () => {
+    const root = await workspace();
+    const report = await collectReport({ workspaceRoot: root });
+    const good = report.projects.find((p) => p.name === 'good')!;
+    assert.equal(good.pins.findings.length >= 1, true);
+    assert.deepEqual([good.pins.findings[0].file, good.pins.findings[0].line], ['packages/good/Dockerfile', 1]);
+    assert.equal(good.pins.error + good.pins.warning + good.pins.note, good.pins.findings.length);
+    assert.equal(report.projects.find((p) => p.name === 'bad')!.pins.findings.length, 0);
+    const without = await collectReport({ workspaceRoot: root, pins: false });
+    assert.equal(without.projects.every((p) => p.pins.findings.length === 0), true);
+  });
+
+  it('writes a paper trail whose hash lines b2sum -c accepts from the workspace root', async () => {
+    const root = await workspace();
+    const report = await collectReport({ workspaceRoot: root, pins: false });
+    const trail = report.paperTrail;
+    assert.match(trail, new RegExp(`^commit: +${report.workspace.commit} \\(clean\\)$`, 'm'));
+    assert.match(trail, /^ {2}reprokit\/x-builder@sha256:(ab){32} \(gcc 12\)$/m);
+    assert.match(trail, /^# MISMATCH packages\/bad\/dist\/a\.bin$/m);
+    const checked = spawnSync('b2sum', ['-c'], { cwd: root, input: trail, encoding: 'utf8' });
+    assert.equal(checked.status, 0, checked.stderr);
+    assert.deepEqual(checked.stdout.trim().split('\n').sort(), ['packages/bad/dist/c.bin: OK', 'packages/good/dist/good.bin: OK']);
+  });
+
+  it('renders HTML that escapes names and says each status in words, and Markdown with the same verdicts', async () => {
+    const root = await workspace();
+    const report = await collectReport({ workspaceRoot: root });
+    const html = renderReportHtml(report, { linkBase: '..' });
+    assert.ok(!html.includes('<b onmouseover=alert(1)>x'), 'a file name must not become markup');
+    assert.ok(html.includes('&lt;b onmouseover=alert(1)&gt;x'));
+    assert.ok(!/<(link|img|iframe)\b|src=|https?:\/\//.test(html.replace(/https?:\/\/[^"]*\bw3\.org\b/g, '')), 'no external assets');
+    for (const word of ['REPRODUCED', 'MISMATCH', 'MISSING', 'NOT BUILT', 'UNEXPECTED']) assert.ok(html.includes(`</span> ${word}</span>`), word);
+    assert.match(html, /<a href="\.\.\/packages\/good\/Dockerfile">packages\/good\/Dockerfile:1:\d+<\/a>/);
+    const markdown = renderReportMarkdown(report);
+    assert.match(markdown, /^## ❌ reprokit: 4 of 6 artifacts not reproduced, 1 manifest\(s\) unreadable$/m);
+    assert.match(markdown, /^\| 2 \| 1 \| 1 \| 1 \| 1 \|$/m);
+    assert.match(markdown, /^\| bad \| a\.bin \| file \| ✗ \*\*MISMATCH\*\* \|/m);
+    assert.match(markdown, /^ {2}- blake2b512 differs: expected [0-9a-f]{128}, got [0-9a-f]{128}$/m);
+    assert.match(markdown, /^- ERROR `packages\/good\/Dockerfile:1:\d+` /m);
+  });
+
+  it('the CLI writes the three files and exits 1 when something did not reproduce; usage errors exit 2', async () => {
+    const root = await workspace();
+    const out = join(root, 'out');
+    const cwd = process.cwd();
+    const write = process.stdout.write;
+    let printed = '';
+    process.stdout.write = ((chunk: string) => ((printed += chunk), true)) as typeof process.stdout.write;
+    let status: number;
+    try {
+      process.chdir(root);
+      status = await main(['report', '--out', out]);
+    } finally {
+      process.chdir(cwd);
+      process.stdout.write = write;
+    }
+    assert.equal(status, 1);
+    assert.match(printed, /^NOT REPRODUCED: 2 reproduced, 1 mismatch, 1 missing, 1 not built, 1 unexpected$/m);
+    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    checkReport(json, 'report.json');
+    assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /^<!doctype html>/);
+    assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /^## ❌ reprokit/);
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      assert.equal(await main(['report', root, root]), 2);
+    } finally {
+      process.stderr.write = stderr;
+    }
+  });
+});

@@ -94,6 +94,7 @@ function pinSection(project: ProjectReport, linkBase: string): string {
 }
 
 const STYLE = `
+[hidden]{display:none!important}
 :root{color-scheme:light dark;--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--muted:#656d76;--line:#d0d7de}
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1rem 1.5rem}
 h1{margin:.2em 0}h2{margin-top:2em;border-bottom:1px solid var(--line)}

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -85,7 +86,8 @@ export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDi
       created: 0,
     });
     const imageId = sha256Digest(config);
-    const archive = join(workDir, `reprokit-env-${lock.name}-${imageId.slice(7, 19)}.tar`);
+    // Unique per build: parallel targets (elf and oci of one project) may both build a missing image.
+    const archive = join(workDir, `reprokit-env-${lock.name}-${imageId.slice(7, 19)}-${process.pid}-${randomBytes(4).toString('hex')}.tar`);
     writeDockerArchive(archive, config, [{ path: layerPath, diffId, size: layer.size }], `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
     return { imageId, diffId, archive, layerSize: layer.size };
   } finally {

@@ -1,0 +1,80 @@
+/**
+ * Progress of long work (packages checked and unpacked, layer and image bytes written, loaded or
+ * pushed). On a terminal one line is redrawn in place, at most every 100 ms; in CI (`CI` set) or
+ * when standard error is not a terminal, a plain line is written at the start, at every quarter and
+ * at the end, so a log shows that work goes on without thousands of lines.
+ */
+export interface Progress {
+  /** `done` units of `total` are finished. */
+  update(done: number): void;
+  /** The work is finished; `summary` replaces the progress line. */
+  finish(summary?: string): void;
+}
+
+export interface ProgressOptions {
+  /** Where lines go; the stream's `isTTY` decides the style unless `interactive` is given. */
+  stream?: { write(text: string): unknown; isTTY?: boolean };
+  /** Redraw one line in place. Default: a terminal, and not CI. */
+  interactive?: boolean;
+  /** `bytes` shows sizes (MiB), `items` plain counts. */
+  unit?: 'bytes' | 'items';
+  /** For tests: the clock. */
+  now?: () => number;
+}
+
+const REDRAW_MS = 100;
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** Whether progress is drawn in place: a terminal, outside CI. */
+export function isInteractive(stream: { isTTY?: boolean }): boolean {
+  const ci = process.env.CI;
+  return Boolean(stream.isTTY) && (ci === undefined || ci === '' || ci === 'false' || ci === '0');
+}
+
+export function createProgress(label: string, total: number, options: ProgressOptions = {}): Progress {
+  const stream = options.stream ?? process.stderr;
+  const interactive = options.interactive ?? isInteractive(stream);
+  const now = options.now ?? Date.now;
+  const show = (n: number) => (options.unit === 'bytes' ? formatBytes(n) : String(n));
+  const line = (done: number) => {
+    const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 100;
+    return `${label}: ${show(done)} of ${show(total)} (${percent}%)`;
+  };
+  let lastDraw = -Infinity;
+  let lastQuarter = -1;
+  let finished = false;
+  if (!interactive) {
+    stream.write(line(0) + '\n');
+    lastQuarter = 0;
+  }
+  return {
+    update(done) {
+      if (finished) return;
+      if (interactive) {
+        const t = now();
+        if (t - lastDraw < REDRAW_MS && done < total) return;
+        lastDraw = t;
+        stream.write(`\r\x1b[2K${line(done)}`);
+      } else {
+        const quarter = total > 0 ? Math.min(4, Math.floor((done / total) * 4)) : 4;
+        // The last quarter is the finish line's to print.
+        if (quarter > lastQuarter && quarter < 4) {
+          lastQuarter = quarter;
+          stream.write(line(done) + '\n');
+        }
+      }
+    },
+    finish(summary) {
+      if (finished) return;
+      finished = true;
+      const text = summary ?? line(total);
+      stream.write(interactive ? `\r\x1b[2K${text}\n` : text + '\n');
+    },
+  };
+}

@@ -20,6 +20,8 @@ export interface BuildRecord {
   sourceDateEpoch: number;
   /** For an image: its digests, and its layout directory relative to the output directory. */
   image?: OciImage;
+  /** For an image: the pinned images its Dockerfile names (FROM, COPY --from), for its provenance. */
+  baseImages?: string[];
 }
 
 export function writeBuildRecord(outputDir: string, record: BuildRecord): void {
@@ -33,7 +35,8 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
   const dir = join(outputDir, RECORD_DIR);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+    // Provenance statements (`.intoto.json`) and their times lie beside the records.
+    names = readdirSync(dir).filter((name) => name.endsWith('.json') && !name.includes('.intoto.')).sort();
   } catch {
     throw new UserError(`${outputDir}: no build records found: build the project's artifacts first`);
   }
@@ -54,7 +57,9 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
 export async function removeBuildRecords(outputDir: string, subdir: string): Promise<void> {
   const records = await readBuildRecords(outputDir).catch(() => []);
   for (const record of records) {
-    if (record.file.startsWith(`${subdir}/`)) rmSync(join(outputDir, RECORD_DIR, `${record.name}.json`), { force: true });
+    if (!record.file.startsWith(`${subdir}/`)) continue;
+    // The record and what lies beside it under the same name: provenance, its times, its build log.
+    for (const suffix of ['.json', '.intoto.json', '.intoto.times.json', '.build.log']) rmSync(join(outputDir, RECORD_DIR, `${record.name}${suffix}`), { force: true });
   }
 }
 

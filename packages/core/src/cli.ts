@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readPackageArchive } from './arch/package-archive';
+import { ATTEST_USAGE, attestCommand, keygenCommand, verifyAttestationCommand } from './attest/attest-cli';
 import { renderArchVerify, verifyArchPackage } from './arch/verify-package';
 import { lockBuildEnv } from './build-env';
 import { buildEnv } from './env-build';
@@ -34,6 +35,7 @@ commands:
                                                   check every manifest of the workspace and its pins; write
                                                   DIR/index.html, report.md and report.json, or print the
                                                   Markdown (--json: the JSON) summary
+${ATTEST_USAGE}
   version                                         print reprokit's version
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
@@ -156,6 +158,12 @@ export async function main(argv: string[]): Promise<number> {
         return await archCommand(rest);
       case 'report':
         return await reportCommand(rest, (message) => new UsageError(message));
+      case 'keygen':
+        return keygenCommand(rest);
+      case 'attest':
+        return attestCommand(rest);
+      case 'verify-attestation':
+        return await verifyAttestationCommand(rest);
       case 'version':
       case '--version':
         process.stdout.write(REPROKIT_VERSION + '\n');

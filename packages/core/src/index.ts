@@ -38,3 +38,9 @@ export { formatFindings, formatJson, formatSarif, formatText, FORMATS, type Form
 export { reachesSeverity, SEVERITIES, SEVERITY_RANK, summarizeFindings, type Finding, type Severity } from './pins/rules';
 export { scanPins, type RepositoryResult, type ScanOptions } from './pins/scan';
 export { updatePins, type PinUpdateResult } from './pins/update';
+export * from './attest/provenance';
+export * from './attest/statement';
+export * from './attest/dsse';
+export * from './attest/keys';
+export * from './attest/attestation';
+export * from './attest/keygen';

@@ -68,6 +68,7 @@ export async function buildImageArtifact(build: ImageArtifactBuild): Promise<Ima
       environment: built.images[0] ? { type: 'container', image: built.images[0] } : { type: 'host', toolchain: `reprokit ${REPROKIT_VERSION}` },
       sourceDateEpoch: build.sourceDateEpoch,
       image,
+      baseImages: built.images,
     },
     0o644,
   );

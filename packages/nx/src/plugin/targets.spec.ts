@@ -18,7 +18,13 @@ describe('inferTargets', () => {
     assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce']);
     const elf = targets.elf;
     assert.equal(elf.cache, true);
-    assert.deepEqual(elf.outputs, ['{projectRoot}/dist/x', '{projectRoot}/dist/.reprokit/x.json']);
+    assert.deepEqual(elf.outputs, [
+      '{projectRoot}/dist/x',
+      '{projectRoot}/dist/.reprokit/x.json',
+      '{projectRoot}/dist/.reprokit/x.intoto.json',
+      '{projectRoot}/dist/.reprokit/x.intoto.times.json',
+      '{projectRoot}/dist/.reprokit/x.build.log',
+    ]);
     for (const input of ['{projectRoot}/src/**/*', '{projectRoot}/Cargo.lock', '{projectRoot}/Cargo.toml', '{workspaceRoot}/tools/envs/b/env.lock.json']) {
       assert.ok(elf.inputs!.includes(input), input);
     }
@@ -67,10 +73,9 @@ describe('inferTargets', () => {
     assert.ok(target.inputs!.some((i) => typeof i === 'object' && 'runtime' in i && i.runtime === "git log -1 --format=%H:%ct -- pkgs/x ':(exclude)pkgs/x/repro-manifest.json'"));
     assert.deepEqual(target.outputs, [
       '{projectRoot}/dist/arch',
-      '{projectRoot}/dist/.reprokit/*.pkg.json',
-      '{projectRoot}/dist/.reprokit/*.source.json',
-      '{projectRoot}/dist/.reprokit/*.db.json',
-      '{projectRoot}/dist/.reprokit/*.files.json',
+      ...['pkg', 'source', 'db', 'files'].flatMap((kind) =>
+        ['.json', '.intoto.json', '.intoto.times.json', '.build.log'].map((suffix) => `{projectRoot}/dist/.reprokit/*.${kind}${suffix}`),
+      ),
     ]);
     assert.deepEqual(target.configurations, { host: { environment: 'host' } });
     assert.deepEqual(targets.reproduce.dependsOn, ['elf', 'arch']);

@@ -154,6 +154,11 @@ function commitDateInput(root: string): InputDefinition {
   return { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` };
 }
 
+/** An artifact's build record and what its build writes beside it: provenance, its times, the build log. */
+function recordOutputs(base: string): string[] {
+  return ['.json', '.intoto.json', '.intoto.times.json', '.build.log'].map((suffix) => base + suffix);
+}
+
 function ociTarget(root: string, defaults: Partial<OciExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
   const outputDir = `{projectRoot}/${defaults.outputDir ?? OUTPUT_DIR}`;
   return {
@@ -170,7 +175,7 @@ function ociTarget(root: string, defaults: Partial<OciExecutorSchema>, reprokitI
       ...(defaults.envLocks ?? []).map((lock) => `{workspaceRoot}/${lock}`),
       ...reprokitInputs,
     ],
-    outputs: [`${outputDir}/{projectName}-image.tar`, `${outputDir}/{projectName}-image.oci`, `${outputDir}/.reprokit/{projectName}-image.json`],
+    outputs: [`${outputDir}/{projectName}-image.tar`, `${outputDir}/{projectName}-image.oci`, ...recordOutputs(`${outputDir}/.reprokit/{projectName}-image`)],
     options: { ...defaults },
     metadata: {
       description: 'Build the Dockerfile into a reproducible OCI image (layout + docker-archive, same image ID on every machine)',
@@ -196,7 +201,7 @@ function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSc
     executor: '@reprokit/nx:elf',
     cache: true,
     inputs,
-    outputs: [`{projectRoot}/${OUTPUT_DIR}/${binary}`, `{projectRoot}/${OUTPUT_DIR}/.reprokit/${binary}.json`],
+    outputs: [`{projectRoot}/${OUTPUT_DIR}/${binary}`, ...recordOutputs(`{projectRoot}/${OUTPUT_DIR}/.reprokit/${binary}`)],
     options,
     configurations: { host: { environment: 'host' } },
     metadata: {
@@ -207,7 +212,7 @@ function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSc
 }
 
 /** The build records an arch target writes, by the artifact names makepkg-build gives. */
-const ARCH_RECORDS = ['pkg', 'source', 'db', 'files'].map((kind) => `{projectRoot}/${OUTPUT_DIR}/.reprokit/*.${kind}.json`);
+const ARCH_RECORDS = ['pkg', 'source', 'db', 'files'].flatMap((kind) => recordOutputs(`{projectRoot}/${OUTPUT_DIR}/.reprokit/*.${kind}`));
 
 function archTarget(root: string, defaults: Partial<ArchExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
   const inputs: InputDefinition[] = [

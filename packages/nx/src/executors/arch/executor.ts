@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { buildArchPackages, DEFAULT_BUILDDIR, DEFAULT_STARTDIR, renderArchVerify, UserError, verifyArchPackage } from '@reprokit/core';
 import { join, relative, resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
+import { recordProvenance } from '../../provenance';
 import type { ArchExecutorSchema } from './schema';
 
 export default async function archExecutor(options: ArchExecutorSchema, context: ExecutorContext) {
@@ -11,6 +12,8 @@ export default async function archExecutor(options: ArchExecutorSchema, context:
     const environment = options.environment ?? 'container';
     if (environment === 'container' && !options.image) throw new UserError(`${where}.image: required in container mode (name@sha256:<digest>)`);
     const logPrefix = `[${project.name}:${context.targetName}] `;
+    const outputDir = resolve(project.dir, options.outputDir ?? 'dist');
+    const provenance = recordProvenance(context, project, options, { outputDir, envLocks: [options.envLock && resolve(context.root, options.envLock)], logPrefix });
     const result = await buildArchPackages({
       projectDir: project.dir,
       pkgbuildLabel: relative(process.cwd(), join(project.dir, 'PKGBUILD')) || 'PKGBUILD',
@@ -22,10 +25,12 @@ export default async function archExecutor(options: ArchExecutorSchema, context:
       builddir: options.builddir ?? DEFAULT_BUILDDIR,
       startdir: options.startdir ?? DEFAULT_STARTDIR,
       repo: options.repo,
-      outputDir: resolve(project.dir, options.outputDir ?? 'dist'),
+      outputDir,
       workDir: join(project.dir, 'target', 'reprokit-arch'),
       logPrefix,
+      log: provenance.log,
     });
+    await provenance.finish([...result.packages.map((built) => built.file), result.source.file, ...result.repoFiles]);
     const builtIn = result.environment.type === 'container' ? `in ${result.environment.image}` : `with ${result.environment.toolchain}`;
     for (const { file, archive } of result.packages) {
       process.stdout.write(`${logPrefix}built ${relative(process.cwd(), file)} ${builtIn} (SOURCE_DATE_EPOCH=${result.sourceDateEpoch}, builddir ${archive.buildinfo.builddir})\n`);

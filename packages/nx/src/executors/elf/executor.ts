@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, MANIFEST_FILE, sourceDateEpochFromGit, UserError } from '@reprokit/core';
 import { resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
+import { recordProvenance } from '../../provenance';
 import type { ElfExecutorSchema } from './schema';
 
 export default async function elfExecutor(options: ElfExecutorSchema, context: ExecutorContext) {
@@ -11,7 +12,8 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
     const outputDir = resolve(project.dir, options.outputDir ?? 'dist');
     const sourceDateEpoch = options.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, [MANIFEST_FILE]);
     const logPrefix = `[${project.name}:${context.targetName}] `;
-    const common = { projectDir: project.dir, binary: options.binary, outputDir, sourceDateEpoch, cargoArgs: options.cargoArgs, logPrefix };
+    const provenance = recordProvenance(context, project, options, { outputDir, envLocks: [options.envLock && resolve(context.root, options.envLock)], logPrefix });
+    const common = { projectDir: project.dir, binary: options.binary, outputDir, sourceDateEpoch, cargoArgs: options.cargoArgs, logPrefix, log: provenance.log };
     let summary: string;
     if ((options.environment ?? 'container') === 'container') {
       if (!options.image) throw new UserError(`${where}.image: required in container mode (name@sha256:<digest>)`);
@@ -33,6 +35,7 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
         result = await buildRustBinaryInContainer({ ...common, image: options.image, envLock, target: options.target ?? 'x86_64-unknown-linux-gnu' });
       }
       summary = `built ${result.file} in ${result.imageId}${result.toolchain ? ` (${result.toolchain})` : ''}`;
+      await provenance.finish([result.file]);
     } else {
       if (!options.toolchain) throw new UserError(`${where}.toolchain: required in host mode ({ "tool": "rustc", "version": "…" })`);
       const result = await buildRustBinaryOnHost({
@@ -41,6 +44,7 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
         toolchain: { tool: options.toolchain.tool ?? 'rustc', version: options.toolchain.version },
       });
       summary = `built ${result.file} with ${result.toolchain}`;
+      await provenance.finish([result.file]);
     }
     process.stdout.write(`${logPrefix}${summary} (SOURCE_DATE_EPOCH=${sourceDateEpoch})\n`);
     return true;

@@ -3,6 +3,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readPackageArchive } from './arch/package-archive';
 import { ATTEST_USAGE, attestCommand, keygenCommand, verifyAttestationCommand } from './attest/attest-cli';
+import { rebuildCommand, runThreshold, takeThresholdOptions, THRESHOLD_USAGE, verifyThresholdCommand } from './attest/threshold-cli';
 import { renderArchVerify, verifyArchPackage } from './arch/verify-package';
 import { lockBuildEnv } from './build-env';
 import { buildEnv } from './env-build';
@@ -36,6 +37,7 @@ commands:
                                                   DIR/index.html, report.md and report.json, or print the
                                                   Markdown (--json: the JSON) summary
 ${ATTEST_USAGE}
+${THRESHOLD_USAGE}
   version                                         print reprokit's version
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
@@ -147,9 +149,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'hash':
         return await hashCommand(rest);
       case 'verify':
-        return await verifyCommand(rest);
-      case 'reproduce':
-        return await reproduceCommand(rest);
+        return takeThresholdOptions(rest).options ? await verifyThresholdCommand(rest) : await verifyCommand(rest);
+      case 'reproduce': {
+        // With --attestations/--trusted-keys/--threshold: the local check, then the builders' verdict.
+        const { options, rest: own } = takeThresholdOptions(rest);
+        const status = await reproduceCommand(own);
+        return options ? Math.max(status, await runThreshold(parseArgs({ args: own, options: { 'record-command': { type: 'string' } }, allowPositionals: true }).positionals[0], options)) : status;
+      }
+      case 'rebuild':
+        return await rebuildCommand(rest);
       case 'env':
         return await envCommand(rest);
       case 'pins':

@@ -44,3 +44,6 @@ export * from './attest/dsse';
 export * from './attest/keys';
 export * from './attest/attestation';
 export * from './attest/keygen';
+export * from './attest/threshold';
+export * from './attest/vsa';
+export { takeThresholdOptions, runThreshold, type ThresholdOptions } from './attest/threshold-cli';

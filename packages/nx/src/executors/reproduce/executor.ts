@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { reproduceReport } from '@reprokit/core';
+import { reproduceReport, runThreshold, UserError } from '@reprokit/core';
+import { resolve } from 'node:path';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ReproduceExecutorSchema } from './schema';
 
@@ -17,6 +18,14 @@ export default async function reproduceExecutor(options: ReproduceExecutorSchema
       howToCreate: recordCommand(project),
     });
     process.stdout.write(text);
-    return ok;
+    const { attestations, trustedKeys, threshold } = options;
+    if (attestations === undefined && trustedKeys === undefined && threshold === undefined) return ok;
+    if (!attestations || !trustedKeys || !threshold) throw new UserError('attestations, trustedKeys and threshold go together: name all three');
+    const attested = await runThreshold(manifestPathOf(project, options.manifest), {
+      attestations: resolve(context.root, attestations),
+      trustedKeys: resolve(context.root, trustedKeys),
+      threshold,
+    });
+    return ok && attested === 0;
   });
 }

@@ -8,4 +8,16 @@ export interface ReproduceExecutorSchema {
    * Path of the manifest, relative to the project.
    */
   manifest?: string;
+  /**
+   * A directory of signed verification summaries (DSSE envelopes from `reprokit rebuild --attest`). With trustedKeys and threshold: also require that many independent trusted builders attested every artifact's digest. Relative to the workspace root.
+   */
+  attestations?: string;
+  /**
+   * The trusted builders' public keys: a directory of .pub files (one builder each) or one file of keys. Relative to the workspace root.
+   */
+  trustedKeys?: string;
+  /**
+   * How many distinct trusted builders must have attested PASSED for every artifact's digest.
+   */
+  threshold?: number;
 }

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TempWorkspace } from './workspace';
+
+const MANIFEST = 'packages/hello-c/repro-manifest.json';
+
+/** The statement inside an envelope, as JSON. */
+const payloadOf = (file: string) => JSON.parse(Buffer.from(JSON.parse(readFileSync(file, 'utf8')).payload, 'base64').toString());
+
+describe('rebuilders sign verification summaries; verify enforces a threshold of trusted builders', () => {
+  // Builders a and b rebuild the committed sources; c's checkout was tampered with (one changed
+  // string in hello.c, committed), so its rebuild gives other bytes and it says FAILED.
+  const ws = new TempWorkspace();
+  const tampered = new TempWorkspace();
+  const source = tampered.read('packages/hello-c/src/hello.c');
+  assert.ok(source.includes('Hello from C'));
+  tampered.write('packages/hello-c/src/hello.c', source.replace('Hello from C', 'Backdoored C'));
+  tampered.commit('tamper');
+  const att = join(ws.root, 'attestations');
+  const trusted = join(ws.root, 'trusted');
+  mkdirSync(trusted);
+
+  it('each builder rebuilds with its own key and writes a signed VSA per artifact', () => {
+    for (const name of ['builder-a', 'builder-b', 'builder-c', 'stranger']) assert.equal(ws.reprokit('keygen', name).status, 0);
+    for (const name of ['builder-a', 'builder-b', 'builder-c']) cpSync(join(ws.root, `${name}.pub`), join(trusted, `${name}.pub`));
+    for (const name of ['builder-a', 'builder-b']) {
+      const result = ws.reprokit('rebuild', MANIFEST, '--attest', '--key', `${name}.key`, '--out', 'attestations', '--builder-id', `https://rebuilders.example/${name}`);
+      assert.equal(result.status, 0, result.output);
+      assert.match(result.output, /^PASSED packages\/hello-c\/dist\/hello sha256:[0-9a-f]{64} -> attestations\/hello-c\.hello\.[0-9a-f]{16}\.vsa\.dsse\.json$/m);
+    }
+    const c = tampered.reprokit('rebuild', MANIFEST, '--attest', '--key', join(ws.root, 'builder-c.key'), '--out', att, '--builder-id', 'https://rebuilders.example/builder-c');
+    assert.equal(c.status, 1, c.output);
+    assert.match(c.output, /^FAILED packages\/hello-c\/dist\/hello expected sha256:[0-9a-f]{64}, rebuilt sha256:[0-9a-f]{64}/m);
+    const files = readdirSync(att).sort();
+    assert.equal(files.length, 3);
+    const summaries = files.map((file) => payloadOf(join(att, file)));
+    for (const vsa of summaries) {
+      assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
+      assert.equal(vsa.predicate.resourceUri, 'reprokit:hello-c/dist/hello');
+      assert.equal(vsa.subject[0].digest.sha256, JSON.parse(ws.read(MANIFEST)).artifacts[0].sha256);
+      // The rebuild's own provenance is the VSA's input, by digest.
+      assert.match(vsa.predicate.inputAttestations[0].name, /^packages\/hello-c\/dist\/\.reprokit\/hello\.intoto\.json$/);
+    }
+    assert.deepEqual(summaries.map((vsa) => vsa.predicate.verificationResult).sort(), ['FAILED', 'PASSED', 'PASSED']);
+    const failed = summaries.find((vsa) => vsa.predicate.verificationResult === 'FAILED');
+    assert.equal(failed.predicate.verifier.id, 'https://rebuilders.example/builder-c');
+    assert.match(failed.subject[0].annotations.rebuiltSha256, /^[0-9a-f]{64}$/);
+  });
+
+  it('threshold 3 fails naming the disagreeing builder; threshold 2 passes with a warning naming it', () => {
+    const three = ws.reprokit('verify', MANIFEST, '--attestations', 'attestations', '--trusted-keys', 'trusted', '--threshold', '3');
+    assert.equal(three.status, 1, three.output);
+    assert.match(three.output, /^NOT ATTESTED dist\/hello sha256:[0-9a-f]{64}: 2 of 3 trusted builders PASSED, threshold 3 \(builder-a, builder-b\)$/m);
+    assert.match(three.output, /^disagreements, per builder:\n {2}builder-c: dist\/hello FAILED: rebuilt sha256:[0-9a-f]{64}$/m);
+    const two = ws.reprokit('verify', MANIFEST, '--attestations', 'attestations', '--trusted-keys', 'trusted', '--threshold', '2');
+    assert.equal(two.status, 0, two.output);
+    assert.match(two.output, /^ATTESTED dist\/hello/m);
+    assert.match(two.output, /^warning: 1 trusted builder disagrees \(the threshold is met without it\): builder-c$/m);
+    const impossible = ws.reprokit('verify', MANIFEST, '--attestations', 'attestations', '--trusted-keys', 'trusted', '--threshold', '4');
+    assert.equal(impossible.status, 2);
+    assert.match(impossible.output, /--threshold 4: only 3 trusted builders in trusted, the threshold could never be met/);
+  });
+
+  it('refuses, one line each, an untrusted key, a changed payload and an attestation for another digest', () => {
+    const bad = join(ws.root, 'with-bad');
+    cpSync(att, bad, { recursive: true });
+    const [aFile] = readdirSync(att).filter((file) => payloadOf(join(att, file)).predicate.verifier.id.endsWith('builder-a'));
+    const statement = payloadOf(join(att, aFile));
+    // The same PASSED summary, signed by a key nobody trusts.
+    writeFileSync(join(ws.root, 'copy.intoto.json'), JSON.stringify(statement));
+    assert.equal(ws.reprokit('attest', 'copy.intoto.json', '--key', 'stranger.key', '--out', 'with-bad').status, 0);
+    // builder-a's envelope with its payload changed after signing (another verifier ID).
+    const envelope = JSON.parse(readFileSync(join(att, aFile), 'utf8'));
+    const changed = { ...statement, predicate: { ...statement.predicate, verifier: { id: 'https://rebuilders.example/someone-else' } } };
+    writeFileSync(join(bad, 'changed.json'), JSON.stringify({ ...envelope, payload: Buffer.from(JSON.stringify(changed)).toString('base64') }));
+    // A PASSED summary for other bytes, signed by trusted builder-c.
+    const other = { ...statement, subject: [{ ...statement.subject[0], digest: { sha256: 'f'.repeat(64) } }] };
+    writeFileSync(join(ws.root, 'other.intoto.json'), JSON.stringify(other));
+    assert.equal(ws.reprokit('attest', 'other.intoto.json', '--key', 'builder-c.key', '--out', 'with-bad').status, 0);
+
+    const result = ws.reprokit('verify', MANIFEST, '--attestations', 'with-bad', '--trusted-keys', 'trusted', '--threshold', '2');
+    assert.equal(result.status, 0, result.output);
+    const refused = result.output.split('\n').filter((line) => line.startsWith('refused: '));
+    assert.equal(refused.length, 3, result.output);
+    assert.match(refused.join('\n'), /refused: .*with-bad\/changed\.json: the signature by trusted key [0-9a-f]{16}… does not match the payload: the envelope was changed after signing/);
+    assert.match(refused.join('\n'), /refused: .*with-bad\/copy\.intoto\.dsse\.json: signed by [0-9a-f]{16}…, not by a trusted key/);
+    assert.match(refused.join('\n'), new RegExp(`refused: .*with-bad/other\\.intoto\\.dsse\\.json: attests sha256:${'f'.repeat(64)} for reprokit:hello-c/dist/hello, but the manifest records sha256:[0-9a-f]{64}`));
+    // The refused ones vote for nobody: still a and b.
+    assert.match(result.output, /2 of 3 trusted builders PASSED, threshold 2 \(builder-a, builder-b\)/);
+  });
+
+  it('the Nx reproduce target takes the same options', () => {
+    const pass = ws.nx('run', 'hello-c:reproduce', '--attestations=attestations', '--trusted-keys=trusted', '--threshold=2');
+    assert.equal(pass.status, 0, pass.output);
+    assert.match(pass.output, /REPRODUCED/);
+    assert.match(pass.output, /ATTESTED dist\/hello/);
+    const fail = ws.nx('run', 'hello-c:reproduce', '--attestations=attestations', '--trusted-keys=trusted', '--threshold=3');
+    assert.notEqual(fail.status, 0, fail.output);
+    assert.match(fail.output, /builder-c: dist\/hello FAILED/);
+  });
+});

@@ -1,6 +1,7 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
 import { MANIFEST_FILE, OUTPUT_DIR, type InputDefinition } from './targets';
+import { recordOutputs } from './record-outputs';
 
 /** An elf target a project.json declares with a `command` (a make project, …): what the plugin completes. */
 export interface DeclaredCommandTarget {
@@ -40,7 +41,7 @@ export function commandElfTarget(root: string, declared: DeclaredCommandTarget, 
     executor: '@reprokit/nx:elf',
     cache: true,
     inputs,
-    outputs: [`${outputDir}/${declared.binary}`, `${outputDir}/.reprokit/${declared.binary}.json`],
+    outputs: [`${outputDir}/${declared.binary}`, ...recordOutputs(`${outputDir}/.reprokit/${declared.binary}`)],
     options: { ...defaults },
     metadata: {
       description: `Build the ${declared.binary} ELF binary with the project's command in the pinned builder image (no network)`,

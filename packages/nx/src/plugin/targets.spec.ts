@@ -102,7 +102,13 @@ describe('inferTargets for elf targets declared with a command', () => {
     assert.equal(elf.executor, '@reprokit/nx:elf');
     assert.equal(elf.cache, true);
     assert.deepEqual(elf.options, elfCommand);
-    assert.deepEqual(elf.outputs, ['{projectRoot}/dist/hello', '{projectRoot}/dist/.reprokit/hello.json']);
+    assert.deepEqual(elf.outputs, [
+      '{projectRoot}/dist/hello',
+      '{projectRoot}/dist/.reprokit/hello.json',
+      '{projectRoot}/dist/.reprokit/hello.intoto.json',
+      '{projectRoot}/dist/.reprokit/hello.intoto.times.json',
+      '{projectRoot}/dist/.reprokit/hello.build.log',
+    ]);
     for (const input of ['{projectRoot}/**/*', '!{projectRoot}/dist/**/*', '!{projectRoot}/target/**/*', '!{projectRoot}/repro-manifest.json', '{workspaceRoot}/tools/envs/c-builder/env.lock.json', inputs[0]]) {
       assert.ok(elf.inputs!.includes(input), JSON.stringify(input));
     }
@@ -113,7 +119,13 @@ describe('inferTargets for elf targets declared with a command', () => {
   it("takes the declared target's own outputDir and envLock over the defaults", () => {
     const facts = { root: 'c', hasManifest: true, declaredBuildTargets: ['build'], declaredCommandTargets: [{ name: 'build', binary: 'lua', outputDir: 'out', envLock: 'envs/mine/env.lock.json' }] };
     const build = inferTargets(facts, { elfCommand }, inputs).build;
-    assert.deepEqual(build.outputs, ['{projectRoot}/out/lua', '{projectRoot}/out/.reprokit/lua.json']);
+    assert.deepEqual(build.outputs, [
+      '{projectRoot}/out/lua',
+      '{projectRoot}/out/.reprokit/lua.json',
+      '{projectRoot}/out/.reprokit/lua.intoto.json',
+      '{projectRoot}/out/.reprokit/lua.intoto.times.json',
+      '{projectRoot}/out/.reprokit/lua.build.log',
+    ]);
     assert.ok(build.inputs!.includes('!{projectRoot}/out/**/*'));
     assert.ok(build.inputs!.includes('{workspaceRoot}/envs/mine/env.lock.json'));
     assert.ok(!build.inputs!.includes('{workspaceRoot}/tools/envs/c-builder/env.lock.json'));

@@ -3,6 +3,7 @@ import type { ArchExecutorSchema } from '../executors/arch/schema';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
 import type { OciExecutorSchema } from '../executors/oci/schema';
 import { commandElfTarget, type DeclaredCommandTarget } from './command-target';
+import { recordOutputs } from './record-outputs';
 
 /** Options of the plugin entry in nx.json: target names, and defaults for every inferred elf target. */
 export interface ReprokitPluginOptions {
@@ -152,11 +153,6 @@ function reportTarget(buildTargetNames: string[]): TargetConfiguration {
 /** SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out. */
 function commitDateInput(root: string): InputDefinition {
   return { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` };
-}
-
-/** An artifact's build record and what its build writes beside it: provenance, its times, the build log. */
-function recordOutputs(base: string): string[] {
-  return ['.json', '.intoto.json', '.intoto.times.json', '.build.log'].map((suffix) => base + suffix);
 }
 
 function ociTarget(root: string, defaults: Partial<OciExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {

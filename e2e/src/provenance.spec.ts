@@ -30,7 +30,8 @@ describe('provenance: every build target writes a deterministic SLSA statement',
     const lock = deps.find((dep: { name: string }) => dep.name === 'packages/core/envs/c-builder/env.lock.json');
     assert.equal(lock.digest.sha256, sha256(readFileSync(join(ws.root, lock.name))));
     const image = deps.find((dep: { annotations?: { role?: string } }) => dep.annotations?.role === 'builder-image');
-    const pinned = JSON.parse(ws.read('packages/hello-c/project.json')).targets.elf.options.image.split('@sha256:')[1];
+    // The image the committed manifest records as hello's builder.
+    const pinned = JSON.parse(ws.read('packages/hello-c/repro-manifest.json')).artifacts[0].environment.image.split('@sha256:')[1];
     assert.equal(image.digest.sha256, pinned);
     assert.equal(image.annotations.envLockSha256, lock.digest.sha256);
     assert.equal(runDetails.builder.id, 'urn:reprokit:builder:local');

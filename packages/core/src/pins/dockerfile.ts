@@ -1,6 +1,7 @@
 import { MappedText, type Position } from './mapped-text';
 import { isPinnedImage, type RawFinding } from './rules';
 import type { Word } from './shell';
+import { DownloadScope, isContentPinnedUrl } from './downloads';
 import { checkPipelines, checkShellScript, type ShellCheckOptions } from './shell-rules';
 
 /** One instruction, its continuation lines joined the way BuildKit joins them. */
@@ -90,9 +91,14 @@ function splitFlags(list: Token[]): { flags: Map<string, string>; rest: Token[] 
 }
 
 export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, 'context'>): RawFinding[] {
-  const shellOptions: ShellCheckOptions = { ...options, context: 'dockerfile' };
+  // A download in one RUN and its execution in a later RUN of the same stage are one script to the rules.
+  const newStage = (): ShellCheckOptions => ({ ...options, context: 'dockerfile', downloads: new DownloadScope(options.readRelated) });
+  let shellOptions = newStage();
   const globalArgs = new Map<string, string | undefined>();
   const stages: string[] = [];
+  // SHELL of each stage so far, by stage name: a stage built FROM another inherits its shell (it is image config).
+  const stageShells = new Map<string, string[]>();
+  let shell = DEFAULT_SHELL;
   const findings: RawFinding[] = [];
   const found = (args: MappedText, token: Token, rule: string, message: string) => {
     const { line, column } = args.positionAt(token.offset);
@@ -129,7 +135,16 @@ export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, '
       // `--platform=$BUILDPLATFORM` is a flag, whatever it expands to; the image is the next word.
       if (rest[0]) checkImage(args, rest[0], rest[0].text, 'FROM');
       const alias = rest[1]?.text.toLowerCase() === 'as' ? rest[2]?.text.toLowerCase() : undefined;
+      shell = stageShells.get(rest[0]?.text.toLowerCase() ?? '') ?? DEFAULT_SHELL;
       stages.push(alias ?? `\u0000${stages.length}`);
+      stageShells.set(stages[stages.length - 1], shell);
+      shellOptions = newStage();
+    } else if (keyword === 'SHELL') {
+      const parsed = parseJsonArray(args.text);
+      if (parsed) {
+        shell = parsed;
+        stageShells.set(stages[stages.length - 1] ?? '', shell);
+      }
     } else if (keyword === 'COPY') {
       const { flags } = splitFlags(list);
       const from = flags.get('--from');
@@ -147,12 +162,33 @@ export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, '
       }
       if (rest.length === 0) return;
       const command = args.slice(rest[0].offset);
-      findings.push(...(command.text.startsWith('[') ? checkExecForm(command, shellOptions) : checkShellScript(command, shellOptions)));
-      if (bodyIsScript(command.text)) for (const body of instruction.heredocs) findings.push(...checkShellScript(body, shellOptions));
+      // Exec form runs its first element with no shell; shell form runs SHELL (default `/bin/sh -c`), which
+      // is read as a POSIX shell only when it is one (`SHELL ["pwsh", "-Command"]` is not).
+      if (command.text.startsWith('[')) findings.push(...checkExecForm(command, shellOptions));
+      else if (isPosixShell(shell)) {
+        findings.push(...checkShellScript(command, shellOptions));
+        if (bodyIsScript(command.text)) for (const body of instruction.heredocs) findings.push(...checkShellScript(body, shellOptions));
+      }
     }
   };
   for (const instruction of parseDockerfile(text)) visit(instruction);
   return findings;
+}
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+function isPosixShell(shell: string[]): boolean {
+  return /^(ba|da|k|mk|z|a)?sh$/.test((shell[0] ?? '').replace(/^.*\//, ''));
+}
+
+/** A JSON array of strings (`SHELL ["/bin/bash", "-o", "pipefail", "-c"]`), or undefined. */
+function parseJsonArray(text: string): string[] | undefined {
+  try {
+    const value = JSON.parse(text.trim()) as unknown;
+    return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function trimStart(text: MappedText): MappedText {
@@ -188,7 +224,7 @@ function checkAdd(args: MappedText, list: Token[], found: (args: MappedText, tok
     const isGit = /^git@|^git:\/\/|\.git(#|$)/.test(url);
     if (isGit && !/#[0-9a-f]{40}(:|$)/.test(url)) {
       found(args, source, 'docker-add-unverified', `ADD ${url}: the git source is not pinned to a commit`);
-    } else if (!isGit && !flags.has('--checksum')) {
+    } else if (!isGit && !flags.has('--checksum') && !isContentPinnedUrl(url)) {
       found(args, source, 'docker-add-unverified', `ADD ${url}: downloaded without --checksum`);
     }
   }

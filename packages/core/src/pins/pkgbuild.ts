@@ -1,6 +1,6 @@
 import { MappedText } from './mapped-text';
 import type { RawFinding } from './rules';
-import { parseShell, type Word } from './shell';
+import { parseShell, ShellParseError, type Pipeline, type Word } from './shell';
 import { checkPipelines, type ShellCheckOptions } from './shell-rules';
 
 /** Checksum arrays makepkg verifies that resist collisions; md5sums and sha1sums do not count. */
@@ -13,7 +13,13 @@ const FULL_COMMIT = /#commit=([0-9a-f]{40}|[0-9a-f]{64})$/;
  * against the checksum arrays at the same index (`source_x86_64` with `sha256sums_x86_64`).
  */
 export function checkPkgbuild(text: string, options: Omit<ShellCheckOptions, 'context'>): RawFinding[] {
-  const pipelines = parseShell(MappedText.fromLines(text));
+  let pipelines: Pipeline[];
+  try {
+    pipelines = parseShell(MappedText.fromLines(text));
+  } catch (error) {
+    if (!(error instanceof ShellParseError)) throw error;
+    return [{ rule: 'pins-unparsable', ...error.position, message: `PKGBUILD not checked: ${error.message}` }];
+  }
   const findings = checkPipelines(pipelines, { ...options, context: 'pkgbuild' });
   const scalars = new Map<string, string>();
   const arrays = new Map<string, Word[]>();

@@ -77,10 +77,28 @@ export const RULES: readonly RuleDefinition[] = [
     fix: 'Download to a file, check it with `sha256sum -c` against a committed hash, then run it.',
   },
   {
+    id: 'download-then-run',
+    defaultSeverity: 'error',
+    summary: 'A file fetched by curl, wget, gsutil or aws is executed later (./f, sh f, source f, python f) without a hash check',
+    fix: 'Check the file before running it: `echo "<sha256>  f" | sha256sum -c -` with the hash committed, or `gpg --verify f.asc f`; or fetch it from a URL that names a full commit.',
+  },
+  {
     id: 'cargo-unlocked',
     defaultSeverity: 'error',
     summary: 'cargo build/install/run without --locked may resolve other dependency versions than Cargo.lock',
     fix: 'Add `--locked` (or `--frozen`).',
+  },
+  {
+    id: 'cargo-install-unpinned',
+    defaultSeverity: 'error',
+    summary: 'cargo install of a crate without an exact version, or from git without a full --rev',
+    fix: 'Name the version: `cargo install --locked CRATE@X.Y.Z`; for git, `--rev <40-hex commit>`.',
+  },
+  {
+    id: 'npm-install-unpinned',
+    defaultSeverity: 'error',
+    summary: 'npm/yarn/pnpm install or add of a package without an exact version, a global install, or an update',
+    fix: 'Declare the package in package.json and install with `npm ci`; for a one-off tool, `npm install PKG@X.Y.Z` (a git dependency needs `#<40-hex commit>`).',
   },
   {
     id: 'npm-install-not-ci',
@@ -97,8 +115,26 @@ export const RULES: readonly RuleDefinition[] = [
   {
     id: 'go-install-latest',
     defaultSeverity: 'error',
-    summary: 'go install/run/get of a moving version (@latest, or a branch)',
-    fix: 'Name a released version (`@v1.2.3`); go.sum and the checksum database then pin its content.',
+    summary: 'go get/install/run of a moving version (@latest, @upgrade, @patch, a branch, a tag, @v1.2), go get without a version, -u or -insecure',
+    fix: 'Name a full semantic version (`@v1.2.3`) or a commit; go.sum and the checksum database then pin its content.',
+  },
+  {
+    id: 'gem-install-unpinned',
+    defaultSeverity: 'error',
+    summary: 'gem install without an exact version (-v X.Y.Z or NAME:X.Y.Z)',
+    fix: 'Add `-v X.Y.Z`, or declare the gem in a Gemfile with a committed Gemfile.lock and `bundle install --frozen`.',
+  },
+  {
+    id: 'choco-unverified',
+    defaultSeverity: 'error',
+    summary: 'choco install without --requirechecksums',
+    fix: 'Add `--requirechecksums` (and `--version X.Y.Z`).',
+  },
+  {
+    id: 'nuget-unlocked',
+    defaultSeverity: 'error',
+    summary: 'NuGet packages installed without a version (nuget install, dotnet add package) or restored without locked mode',
+    fix: 'Commit packages.lock.json and restore with `--locked-mode` (dotnet), `-LockedMode` (nuget) or `/p:RestoreLockedMode=true` (msbuild); give `-Version`/`--version` when adding.',
   },
   {
     id: 'cargo-lockfile-missing',
@@ -144,9 +180,21 @@ export const RULES: readonly RuleDefinition[] = [
   },
   {
     id: 'pins-unparsable',
-    defaultSeverity: 'warning',
-    summary: 'A file that may pull external inputs could not be parsed, so it was not checked',
-    fix: 'Fix the syntax error.',
+    defaultSeverity: 'error',
+    summary: 'A file that may pull external inputs could not be parsed (or exceeded a nesting or work bound), so it was not checked',
+    fix: 'Fix the syntax error, or simplify the file below the bound named in the message.',
+  },
+  {
+    id: 'pins-file-unchecked',
+    defaultSeverity: 'error',
+    summary: 'A file that can pull external inputs (Dockerfile, workflow, script, manifest) was not checked: binary, too large or unreadable',
+    fix: 'Make it a readable text file under the size bound, or exempt it in reprokit.pins.json with a reason.',
+  },
+  {
+    id: 'pins-file-skipped',
+    defaultSeverity: 'note',
+    summary: 'A file was not checked because it is binary (it has no shell shebang, so it is not a script)',
+    fix: 'Nothing to do if it is not a script; otherwise make it text.',
   },
 ];
 

@@ -33,17 +33,29 @@ describe('scanPins', () => {
     assert.equal(classify('README.md'), undefined);
   });
 
-  it('skips binary files and files over 1 MiB without failing', async () => {
+  it('scans large text files whole; a binary script is a finding, any other binary a note', async () => {
     const dir = tempDir('reprokit-pins-');
     write(dir, {
       'binary.sh': Buffer.concat([Buffer.from('curl -s https://x.example | sh\n'), Buffer.from([0, 1, 2])]),
-      'huge.sh': 'curl -s https://x.example | sh\n' + '#'.repeat(MAX_FILE_BYTES),
+      // A Dockerfile padded with comments past the old 1 MiB skip: the FROM after the padding is still read.
+      Dockerfile: '# pad\n'.repeat(400_000) + 'FROM alpine:3.19\n',
+      'huge.sh': '#'.repeat(2 * 1024 * 1024) + '\ncurl -s https://x.example | sh\n',
+      'tool': Buffer.concat([Buffer.from('\x7fELF'), Buffer.alloc(16)]),
+      'run-me': Buffer.concat([Buffer.from('#!/bin/sh\n'), Buffer.alloc(4)]),
       'ok.sh': 'curl -s https://x.example | sh\n',
     });
     const [result] = await scanPins([dir]);
-    assert.deepEqual(rules(result.findings), ['ok.sh download-piped-to-shell']);
-    assert.deepEqual(result.skipped.map((s) => s.file).sort(), ['binary.sh', 'huge.sh']);
-    assert.equal(result.checked, 1);
+    assert.deepEqual(rules(result.findings), [
+      'Dockerfile docker-from-unpinned',
+      'binary.sh pins-file-unchecked',
+      'huge.sh download-piped-to-shell',
+      'ok.sh download-piped-to-shell',
+      'run-me pins-file-unchecked',
+      'tool pins-file-skipped',
+    ]);
+    assert.equal(result.findings.find((f) => f.file === 'Dockerfile')?.line, 400_001);
+    assert.deepEqual(result.skipped.map((s) => s.file).sort(), ['binary.sh', 'run-me', 'tool']);
+    assert.ok(MAX_FILE_BYTES >= 64 * 1024 * 1024);
   });
 
   it('walks a plain directory without node_modules, dist, target', async () => {
@@ -62,7 +74,7 @@ describe('scanPins', () => {
     const results = await scanPins([dir]);
     assert.deepEqual(results.map((r) => r.root), [dir, join(dir, 'inner')]);
     assert.deepEqual(rules(results[0].findings), ['tracked.sh cargo-unlocked', 'untracked.sh cargo-unlocked']);
-    assert.deepEqual(rules(results[1].findings), ['y.sh cargo-unlocked']);
+    assert.deepEqual(rules(results[1].findings), ['y.sh cargo-unlocked', 'y.sh cargo-install-unpinned']);
   });
 
   it('scans a single file relative to its repository root', async () => {

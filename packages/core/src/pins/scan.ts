@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, posix, relative, resolve, sep } from 'node:path';
-import { describeFsError } from '../errors';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { describeFsError, isUserError, UserError } from '../errors';
 import { checkDockerfile } from './dockerfile';
 import { checkCargoManifest, checkPackageJson, type RepositoryFiles } from './lockfiles';
 import { checkMakefile } from './makefile';
@@ -12,8 +12,12 @@ import { checkShellScript } from './shell-rules';
 import { MappedText } from './mapped-text';
 import { checkWorkflow } from './workflow';
 
-/** Bigger files are not read: nothing that pins inputs is that big, and it keeps the scan bounded. */
-export const MAX_FILE_BYTES = 1024 * 1024;
+/**
+ * Files up to this size are read whole and checked, whatever their size: a size-based skip would let a
+ * Dockerfile padded with comments walk around the gate. A policy-relevant file above it is a finding
+ * (pins-file-unchecked), never silently passed; the bound only keeps memory finite on hostile input.
+ */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const BINARY_PROBE_BYTES = 8192;
 /** Skipped when walking a directory that is not a git work tree (in one, .gitignore decides). */
 const WALK_SKIPPED = new Set(['node_modules', '.git', 'dist', 'target']);
@@ -32,7 +36,7 @@ export interface RepositoryResult {
   findings: Finding[];
   /** How many files were checked. */
   checked: number;
-  /** Files that were not read, and why (binary, too big). */
+  /** Files that were not read, and why (binary, too big, unreadable); each is also a finding. */
   skipped: { file: string; reason: string }[];
 }
 
@@ -108,7 +112,7 @@ export async function scanPins(paths: string[], options: ScanOptions = {}): Prom
     try {
       isDirectory = statSync(absolute).isDirectory();
     } catch (error) {
-      throw describeFsError(error, path);
+      throw fsErrorLine(error, path);
     }
     if (isDirectory) {
       addDirectory(absolute);
@@ -127,15 +131,31 @@ export async function scanPins(paths: string[], options: ScanOptions = {}): Prom
   });
 }
 
+/** Node's filesystem errors as one line naming the path (ELOOP, ENAMETOOLONG… included). */
+export function fsErrorLine(error: unknown, path: string): UserError {
+  const described = describeFsError(error, path);
+  if (isUserError(described)) return described;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const why = code ? (FS_ERRORS[code] ?? code) : String((error as Error | undefined)?.message ?? error).split('\n')[0];
+  return new UserError(`${path}: ${why}`);
+}
+
+const FS_ERRORS: Record<string, string> = {
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  ENOTDIR: 'a path component is not a directory',
+  EIO: 'input/output error',
+};
+
 function scanRepository(root: string, files: string[], listed: boolean, policy: LoadedPolicy, context: { today: string; policyFile?: string }): RepositoryResult {
   const listedSet = new Set(files);
+  const realRoot = safeRealpath(root) ?? root;
+  // A file a script names (a pip requirements file) is read only when it is a regular file inside the root.
   const read = (path: string): string | undefined => {
-    try {
-      const stats = lstatSync(path);
-      return stats.isFile() && stats.size <= MAX_FILE_BYTES ? readFileSync(path, 'utf8') : undefined;
-    } catch {
-      return undefined;
-    }
+    const real = safeRealpath(path);
+    if (real === undefined || !isInside(realRoot, real)) return undefined;
+    const content = readRegularFile(path);
+    return content && 'text' in content ? content.text : undefined;
   };
   // Listed: only what git would commit counts (an ignored Cargo.lock is not committed); a single file: the disk.
   const repositoryFiles: RepositoryFiles = {
@@ -146,12 +166,20 @@ function scanRepository(root: string, files: string[], listed: boolean, policy: 
   const skipped: RepositoryResult['skipped'] = [];
   let checked = 0;
   for (const file of files) {
-    if (!classify(file)) continue;
+    const kind = classify(file);
+    if (!kind) continue;
     const absolute = join(root, file);
-    const content = readCandidate(absolute);
+    const content = readRegularFile(absolute);
     if (content === undefined) continue;
     if ('skipped' in content) {
+      // A file that can hold pins and was not checked fails the gate; anything else is listed as a note.
+      const relevant = kind !== 'maybe-shell' || SHEBANG.test(content.head);
       skipped.push({ file, reason: content.skipped });
+      raw.push(
+        relevant
+          ? { rule: 'pins-file-unchecked', file, line: 1, column: 1, message: `${file} was not checked: ${content.skipped}` }
+          : { rule: 'pins-file-skipped', file, line: 1, column: 1, message: `${file} was not checked: ${content.skipped}` },
+      );
       continue;
     }
     checked++;
@@ -177,19 +205,55 @@ function dedupe(findings: Finding[]): Finding[] {
   });
 }
 
-/** A file's text, or why it was skipped; undefined when it is not a regular file. */
-function readCandidate(path: string): { text: string } | { skipped: string } | undefined {
-  let stats;
+/**
+ * A regular file's text, or why it was not read; undefined when it is not a regular file (a symlink, a
+ * FIFO, a device: never opened, so never followed out of the repository and never blocking).
+ */
+function readRegularFile(path: string): { text: string } | { skipped: string; head: string } | undefined {
+  let fd: number;
   try {
-    stats = lstatSync(path);
-  } catch {
-    return undefined; // listed by git but deleted from the work tree
+    if (!lstatSync(path).isFile()) return undefined;
+    // O_NONBLOCK: a file swapped for a FIFO after the lstat does not block the open; O_NOFOLLOW: nor for a symlink.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined; // deleted from the work tree, or became a symlink
+    return { skipped: fsErrorLine(error, 'it').message.replace(/^it: /, 'cannot be read: '), head: '' };
   }
-  if (!stats.isFile()) return undefined;
-  if (stats.size > MAX_FILE_BYTES) return { skipped: `larger than ${MAX_FILE_BYTES} bytes` };
-  const buffer = readFileSync(path);
-  if (buffer.subarray(0, BINARY_PROBE_BYTES).includes(0)) return { skipped: 'binary' };
-  return { text: buffer.toString('utf8') };
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return undefined;
+    const probe = Buffer.alloc(Math.min(BINARY_PROBE_BYTES, stats.size));
+    const probed = readSync(fd, probe, 0, probe.length, 0);
+    const head = probe.subarray(0, probed);
+    if (head.includes(0)) return { skipped: 'binary (a NUL byte in its first 8 KiB)', head: head.toString('latin1') };
+    if (stats.size > MAX_FILE_BYTES) return { skipped: `larger than ${MAX_FILE_BYTES} bytes`, head: head.toString('latin1') };
+    const buffer = Buffer.alloc(stats.size);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    return { text: buffer.toString('utf8', 0, length) };
+  } catch (error) {
+    return { skipped: fsErrorLine(error, 'it').message.replace(/^it: /, 'cannot be read: '), head: '' };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function safeRealpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 function toPosix(path: string): string {
@@ -239,7 +303,13 @@ function walk(root: string): { files: string[]; nested: string[] } {
   const files: string[] = [];
   const nested: string[] = [];
   const visit = (dir: string) => {
-    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(join(root, dir), { withFileTypes: true });
+    } catch (error) {
+      throw fsErrorLine(error, join(root, dir));
+    }
+    for (const entry of entries) {
       const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
       if (entry.isDirectory()) {
         if (WALK_SKIPPED.has(entry.name)) continue;

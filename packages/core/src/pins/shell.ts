@@ -23,8 +23,17 @@ export interface Word {
   array?: Word[];
 }
 
+/** `>`, `>>`, `&>`, `<`, … and what they name; `fd` is the descriptor written before it (`2>`), if any. */
+export interface Redirect {
+  op: string;
+  fd?: number;
+  target?: Word;
+}
+
 export interface SimpleCommand {
   words: Word[];
+  /** Where the command's input and output go (`curl … > install.sh`). */
+  redirects?: Redirect[];
 }
 
 /** Commands joined by `|`; a lone command is a pipeline of one. */
@@ -32,6 +41,23 @@ export interface Pipeline {
   commands: SimpleCommand[];
 }
 
+/**
+ * Substitutions nested deeper than this (`$( $( $( …`) are not parsed: the parser recurses once per
+ * level, and a hostile script must get a finding, not a stack overflow. Real scripts nest a few levels.
+ */
+export const MAX_SHELL_NESTING = 64;
+
+/** A script the parser will not read (too deeply nested); `position` is where it gave up. */
+export class ShellParseError extends Error {
+  constructor(
+    message: string,
+    readonly position: Position,
+  ) {
+    super(message);
+  }
+}
+
+/** Throws ShellParseError for a script nested deeper than MAX_SHELL_NESTING. */
 export function parseShell(source: MappedText): Pipeline[] {
   return new ShellParser(source).parseList(null);
 }
@@ -56,6 +82,7 @@ class ShellParser {
   private i = 0;
   private readonly s: string;
   private pendingHeredocs: { delimiter: string; stripTabs: boolean }[] = [];
+  private depth = 0;
 
   constructor(private readonly source: MappedText) {
     this.s = source.text;
@@ -63,13 +90,27 @@ class ShellParser {
 
   /** Commands up to the end, or up to the `)` or backtick that closes a substitution. */
   parseList(terminator: ')' | '`' | null): Pipeline[] {
+    if (++this.depth > MAX_SHELL_NESTING) {
+      throw new ShellParseError(`substitutions nested more than ${MAX_SHELL_NESTING} deep`, this.source.positionAt(this.i));
+    }
+    try {
+      return this.parseListAtDepth(terminator);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseListAtDepth(terminator: ')' | '`' | null): Pipeline[] {
     const s = this.s;
     const pipelines: Pipeline[] = [];
     let commands: SimpleCommand[] = [];
     let words: Word[] = [];
+    let redirects: Redirect[] = [];
+    let fd: number | undefined;
     const endCommand = () => {
-      if (words.length > 0) commands.push({ words });
+      if (words.length > 0) commands.push(redirects.length > 0 ? { words, redirects } : { words });
       words = [];
+      redirects = [];
     };
     const endPipeline = () => {
       endCommand();
@@ -101,8 +142,10 @@ class ShellParser {
           endCommand();
         }
       } else if (c === '&' && next === '>') {
-        this.i += s[this.i + 2] === '>' ? 3 : 2;
-        this.readWord(terminator);
+        const op = s[this.i + 2] === '>' ? '&>>' : '&>';
+        this.i += op.length;
+        this.skipBlanks();
+        redirects.push({ op, target: this.readWord(terminator) });
       } else if (c === '&' || c === ';') {
         this.i += next === c ? 2 : 1;
         endPipeline();
@@ -115,10 +158,15 @@ class ShellParser {
         const inner = this.parseList(')');
         words.push(this.word('', start, true, inner));
       } else if (c === '<' || c === '>') {
-        this.readRedirection(terminator);
+        const redirect = this.readRedirection(terminator);
+        if (redirect) redirects.push(fd === undefined ? redirect : { ...redirect, fd });
+        fd = undefined;
       } else {
         const word = this.readWord(terminator);
-        if (/^\d+$/.test(word.raw) && (s[this.i] === '<' || s[this.i] === '>')) continue; // `2>`: a file descriptor
+        if (/^\d+$/.test(word.raw) && (s[this.i] === '<' || s[this.i] === '>')) {
+          fd = Number(word.raw); // `2>`: a file descriptor
+          continue;
+        }
         if (/^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=$/.test(word.raw) && s[this.i] === '(') {
           this.i++;
           word.array = this.readArray();
@@ -134,9 +182,10 @@ class ShellParser {
     return { text, raw: this.s.slice(start, this.i), position: this.source.positionAt(start), expanded, substitutions };
   }
 
-  /** `<`, `>`, `>>`, `<<<`, `>&`, … and their target; `<<` and `<<-` register a heredoc. */
-  private readRedirection(terminator: ')' | '`' | null): void {
+  /** `<`, `>`, `>>`, `<<<`, `>&`, … and their target; `<<` and `<<-` register a heredoc (no redirect returned). */
+  private readRedirection(terminator: ')' | '`' | null): Redirect | undefined {
     const s = this.s;
+    const start = this.i;
     if (s.startsWith('<<<', this.i)) {
       this.i += 3;
     } else if (s.startsWith('<<', this.i)) {
@@ -146,13 +195,15 @@ class ShellParser {
       this.skipBlanks();
       const delimiter = this.readWord(terminator);
       this.pendingHeredocs.push({ delimiter: delimiter.text, stripTabs });
-      return;
+      return undefined;
     } else {
       this.i++;
       if ('>&|'.includes(s[this.i]) || (s[this.i - 1] === '<' && s[this.i] === '>')) this.i++;
     }
+    const op = s.slice(start, this.i);
     this.skipBlanks();
-    if (this.i < s.length && !WORD_END.has(s[this.i])) this.readWord(terminator);
+    if (this.i < s.length && !WORD_END.has(s[this.i])) return { op, target: this.readWord(terminator) };
+    return { op };
   }
 
   private skipBlanks(): void {

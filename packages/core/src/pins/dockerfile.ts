@@ -99,6 +99,7 @@ export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, '
   // SHELL of each stage so far, by stage name: a stage built FROM another inherits its shell (it is image config).
   const stageShells = new Map<string, string[]>();
   let shell = DEFAULT_SHELL;
+  const stageScopes = new Map<string, DownloadScope>();
   const findings: RawFinding[] = [];
   const found = (args: MappedText, token: Token, rule: string, message: string) => {
     const { line, column } = args.positionAt(token.offset);
@@ -135,10 +136,14 @@ export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, '
       // `--platform=$BUILDPLATFORM` is a flag, whatever it expands to; the image is the next word.
       if (rest[0]) checkImage(args, rest[0], rest[0].text, 'FROM');
       const alias = rest[1]?.text.toLowerCase() === 'as' ? rest[2]?.text.toLowerCase() : undefined;
-      shell = stageShells.get(rest[0]?.text.toLowerCase() ?? '') ?? DEFAULT_SHELL;
+      const base = rest[0]?.text.toLowerCase() ?? '';
+      shell = stageShells.get(base) ?? DEFAULT_SHELL;
+      // A stage FROM an earlier stage starts from its filesystem, so its downloads are still there.
+      const inherited = stageScopes.get(base);
       stages.push(alias ?? `\u0000${stages.length}`);
       stageShells.set(stages[stages.length - 1], shell);
-      shellOptions = newStage();
+      shellOptions = inherited ? { ...options, context: 'dockerfile', downloads: inherited.clone() } : newStage();
+      stageScopes.set(stages[stages.length - 1], shellOptions.downloads!);
     } else if (keyword === 'SHELL') {
       const parsed = parseJsonArray(args.text);
       if (parsed) {

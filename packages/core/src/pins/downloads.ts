@@ -234,6 +234,14 @@ export class DownloadScope {
 
   constructor(private readonly readRelated?: (path: string) => string | undefined) {}
 
+  /** A scope that starts with what this one knows (a Dockerfile stage built FROM an earlier stage has its files). */
+  clone(): DownloadScope {
+    const copy = new DownloadScope(this.readRelated);
+    this.fetched.forEach((value, key) => copy.fetched.set(key, value));
+    this.written.forEach((value, key) => copy.written.set(key, [...value]));
+    return copy;
+  }
+
   /** Findings of one pipeline (in script order), updating what the scope knows. */
   check(pipeline: Pipeline): RawFinding[] {
     const findings: RawFinding[] = [];

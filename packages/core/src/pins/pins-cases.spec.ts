@@ -54,6 +54,7 @@ const DOWNLOAD_THEN_RUN: Case[] = [
   ['inside eval', { 'a.sh': 'eval "curl -o e.sh https://example.com/e.sh; . ./e.sh"\n' }, ['a.sh:1:48 download-then-run']],
   ['across RUN lines of a stage', { Dockerfile: `FROM ${IMAGE}\nRUN curl -fsSLo /tmp/i.sh https://example.com/i.sh\nRUN sh /tmp/i.sh\n` }, ['Dockerfile:3:8 download-then-run']],
   ['a new stage has another filesystem', { Dockerfile: `FROM ${IMAGE} AS a\nRUN curl -fsSLo /tmp/i.sh https://example.com/i.sh\nFROM ${IMAGE}\nRUN sh /tmp/i.sh\n` }, []],
+  ['a stage FROM that stage has its files', { Dockerfile: `FROM ${IMAGE} AS a\nRUN curl -fsSLo /tmp/i.sh https://example.com/i.sh\nFROM a\nRUN sh /tmp/i.sh\n` }, ['Dockerfile:4:8 download-then-run']],
   ['RUN heredoc', { Dockerfile: `FROM ${IMAGE}\nRUN <<EOF\ncurl -o /i.sh https://example.com/i.sh\nsh /i.sh\nEOF\n` }, ['Dockerfile:4:4 download-then-run']],
   [
     'across steps of a job',

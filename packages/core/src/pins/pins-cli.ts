@@ -55,7 +55,7 @@ export async function pinsCommand(args: string[]): Promise<number> {
   if (format === 'text') {
     const skipped = results.reduce((sum, result) => sum + result.skipped.length, 0);
     const checked = results.reduce((sum, result) => sum + result.checked, 0);
-    process.stderr.write(`pins: ${summarizeFindings(findings)} in ${checked} files checked${skipped ? `, ${skipped} skipped (binary or over 1 MiB)` : ''}\n`);
+    process.stderr.write(`pins: ${summarizeFindings(findings)} in ${checked} files checked${skipped ? `, ${skipped} not checked (binary, too large or unreadable; each is a finding)` : ''}\n`);
   }
   return reachesSeverity(findings, failOn) ? 1 : 0;
 }

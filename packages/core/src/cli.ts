@@ -32,7 +32,7 @@ commands:
                                                   manifest records; print REPRODUCIBLE or what differs
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
-  report [WORKSPACE] [--out DIR] [--json] [--no-pins]
+  report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--attestations DIR --trusted-keys PATH [--threshold N]]
                                                   check every manifest of the workspace and its pins; write
                                                   DIR/index.html, report.md and report.json, or print the
                                                   Markdown (--json: the JSON) summary

@@ -7,6 +7,7 @@ import { formatChecksumLine } from '../hash';
 import { compareStrings, MANIFEST_FILE, readManifest } from '../manifest';
 import { describeEnvironment } from '../paper-trail';
 import { scanPins } from '../pins/scan';
+import { verifyThreshold, type ThresholdResult } from '../attest/threshold';
 import { verifyManifest, type ArtifactCheck } from '../verify';
 import { REPROKIT_VERSION } from '../version';
 import { extraResults } from './extra-results';
@@ -19,6 +20,8 @@ export interface ReportOptions {
   workspaceRoot: string;
   /** Scan for pin findings too (the default). */
   pins?: boolean;
+  /** Check independent rebuilders' signed verification summaries too (`reprokit verify --attestations`). */
+  attestations?: { dir: string; trustedKeys: string; threshold: number };
   now?: Date;
 }
 
@@ -113,6 +116,8 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
   const projects: ProjectReport[] = [];
   const environments = new Map<string, Environment>();
   const rel = (file: string) => toPosix(relative(root, file)) || '.';
+  const rejected = new Set<string>();
+  let trustedBuilders: string[] = [];
 
   for (const manifestRel of findManifests(root)) {
     const manifestPath = join(root, manifestRel);
@@ -133,6 +138,12 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     const publishedByName = new Map(manifest.artifacts.map((artifact) => [artifact.name, (artifact as { published?: object[] }).published]));
     // Nothing of the manifest on disk: the project is not built, which is not the same as a lost file.
     const nothingBuilt = result.checks.every((check) => check.status === 'missing');
+    let attested: ThresholdResult | undefined;
+    if (options.attestations) {
+      attested = await verifyThreshold({ manifestPath, attestationsDir: options.attestations.dir, trustedKeysPath: options.attestations.trustedKeys, threshold: options.attestations.threshold });
+      attested.rejected.forEach((line) => rejected.add(line));
+      trustedBuilders = attested.trustedBuilders;
+    }
     for (const check of result.checks) {
       const status: ArtifactVerdict = check.status === 'missing' && nothingBuilt ? 'not-built' : VERDICT[check.status];
       const artifact: ArtifactReport = {
@@ -150,6 +161,17 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
       if (published?.length) artifact.published = published;
       const extra = extraResults(dirname(manifestPath), manifest.outputDir, check.name, root);
       if (extra.length) artifact.extra = extra;
+      const attestation = attested?.artifacts.find((a) => a.path === check.path);
+      if (attested && attestation) {
+        artifact.attestations = {
+          threshold: attested.threshold,
+          passedBy: attestation.passedBy,
+          ok: attestation.ok,
+          disagreements: attested.disagreements.filter((d) => d.artifact === check.path).map(({ builder, what }) => ({ builder, what })),
+        };
+        if (!attestation.ok) artifact.explanation.push(`attested PASSED by ${attestation.passedBy.length} of ${attested.trustedBuilders.length} trusted builders, threshold ${attested.threshold}`);
+        for (const d of artifact.attestations.disagreements) artifact.explanation.push(`builder ${d.builder} disagrees: ${d.what}`);
+      }
       if (check.environment) {
         const key = environmentKey(check.environment);
         environments.set(key, { ...check.environment, ...environments.get(key), ...(check.environment.toolchain ? { toolchain: check.environment.toolchain } : {}) });
@@ -169,6 +191,7 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     paperTrail: '',
     projects,
   };
+  if (options.attestations) report.attestations = { threshold: options.attestations.threshold, trustedBuilders, rejected: [...rejected].sort() };
   if (options.pins !== false) {
     try {
       await addPinFindings(report, root);
@@ -177,7 +200,9 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
       report.pinsError = error.message;
     }
   }
-  report.ok = projects.every((project) => !project.error && project.artifacts.every((artifact) => artifact.status === 'reproduced'));
+  report.ok = projects.every(
+    (project) => !project.error && project.artifacts.every((artifact) => artifact.status === 'reproduced' && (!artifact.attestations || artifact.attestations.ok)),
+  );
   report.paperTrail = renderReportPaperTrail(report);
   return report;
 }

@@ -56,6 +56,7 @@ function artifactRows(project: ProjectReport, artifact: ArtifactReport): string 
   const details: string[] = [...artifact.explanation];
   if (artifact.image) details.push(`image ID ${artifact.image.id}`, `manifest digest ${artifact.image.manifestDigest}`);
   for (const location of artifact.published ?? []) details.push(`published: ${JSON.stringify(location)}`);
+  if (artifact.attestations?.ok) details.push(`attested PASSED by ${artifact.attestations.passedBy.join(', ')} (threshold ${artifact.attestations.threshold})`);
   for (const extra of artifact.extra ?? []) details.push(`${extra.label}: ${extra.text} (${extra.source})`);
   const envTitle = artifact.environment?.image ?? artifact.environment?.toolchain ?? '';
   const row = [
@@ -215,6 +216,7 @@ ${rows}
 </section>
 <section aria-labelledby="projects-heading">
 <h2 id="projects-heading">Projects</h2>
+${report.attestations ? `<h3>Attestations</h3><p>Threshold ${report.attestations.threshold} of ${report.attestations.trustedBuilders.length} trusted builders (${escapeHtml(report.attestations.trustedBuilders.join(', '))}).</p>${report.attestations.rejected.length ? `<ul>${report.attestations.rejected.map((line) => `<li><span class="status status-mismatch">✗ REFUSED</span> ${escapeHtml(line)}</li>`).join('')}</ul>` : ''}` : ''}
 ${report.pinsError ? `<p><span class="status status-mismatch">✗ PIN SCAN FAILED</span> ${escapeHtml(report.pinsError)}</p>` : ''}
 ${projectSections}
 </section>

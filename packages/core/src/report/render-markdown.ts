@@ -52,6 +52,12 @@ export function renderReportMarkdown(report: ReprokitReport): string {
     }
     lines.push('');
   }
+  if (report.attestations) {
+    const attested = artifacts.filter(({ artifact }) => artifact.attestations?.ok).length;
+    lines.push(`Attestations: ${attested} of ${artifacts.length} artifacts attested PASSED by at least ${report.attestations.threshold} of ${report.attestations.trustedBuilders.length} trusted builders (${report.attestations.trustedBuilders.join(', ')}).`, '');
+    for (const line of report.attestations.rejected) lines.push(`- refused: ${line}`);
+    if (report.attestations.rejected.length) lines.push('');
+  }
   lines.push('<details><summary>Paper trail</summary>', '', '```text', report.paperTrail.trimEnd(), '```', '', '</details>', '');
   const withFindings = report.projects.filter((project) => project.pins.findings.length);
   lines.push('### Pin findings', '');

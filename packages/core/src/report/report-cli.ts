@@ -9,7 +9,7 @@ import { collectReport, type ReprokitReport } from './collect-report';
 import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
 
-export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins]';
+export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--attestations DIR --trusted-keys PATH [--threshold N]]';
 
 const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
 
@@ -24,14 +24,24 @@ export const REPORT_FILES = { html: 'index.html', markdown: 'report.md', json: '
 export async function reportCommand(args: string[], usageError: (message: string) => Error): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { out: { type: 'string' }, json: { type: 'boolean', default: false }, 'no-pins': { type: 'boolean', default: false } },
+    options: {
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-pins': { type: 'boolean', default: false },
+      attestations: { type: 'string' },
+      'trusted-keys': { type: 'string' },
+      threshold: { type: 'string', default: '1' },
+    },
     allowPositionals: true,
   });
   if (positionals.length > 1) throw usageError('report: name at most one WORKSPACE directory');
   if (values.out === '') throw usageError('report: --out needs a directory');
+  if ((values.attestations === undefined) !== (values['trusted-keys'] === undefined)) throw usageError('report: --attestations and --trusted-keys go together');
+  const threshold = Number(values.threshold);
+  const attestations = values.attestations !== undefined ? { dir: values.attestations, trustedKeys: values['trusted-keys']!, threshold } : undefined;
   const start = resolve(positionals[0] ?? '.');
   const workspaceRoot = gitToplevel(start) ?? start;
-  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'] });
+  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations });
   // The JSON is what the page and the summary are made from: it must be what the schema promises.
   checkReport(JSON.parse(JSON.stringify(report)), 'reprokit report');
   const json = JSON.stringify(report, null, 2) + '\n';

@@ -15,7 +15,7 @@ export interface ReprokitReport {
   generatedAt: Timestamp;
   workspace: WorkspaceState;
   /**
-   * Every artifact of every manifest reproduced, nothing unexpected, every manifest readable.
+   * Every artifact of every manifest reproduced, nothing unexpected, every manifest readable, and with attestations every artifact attested by the threshold.
    */
   ok: boolean;
   counts: VerdictCounts;
@@ -32,6 +32,14 @@ export interface ReprokitReport {
    * Why the pin scan could not run (then no project has pins).
    */
   pinsError?: string;
+  /**
+   * How attestations were checked, when they were: the threshold, the trusted builders and the attestation files refused (one line each).
+   */
+  attestations?: {
+    threshold: number;
+    trustedBuilders: string[];
+    rejected: string[];
+  };
 }
 export interface WorkspaceState {
   commit: string;
@@ -114,6 +122,24 @@ export interface ArtifactReport {
     label: string;
     text: string;
   }[];
+  /**
+   * Signed verification summaries of independent rebuilders for this artifact's digest (with --attestations and --trusted-keys).
+   */
+  attestations?: {
+    threshold: number;
+    /**
+     * Trusted builders that attested PASSED, sorted.
+     */
+    passedBy: string[];
+    /**
+     * At least `threshold` trusted builders attested PASSED.
+     */
+    ok: boolean;
+    disagreements: {
+      builder: string;
+      what: string;
+    }[];
+  };
 }
 export interface Fingerprint {
   size: number;

@@ -11,6 +11,11 @@ import { collectReport, findManifests, type ReprokitReport } from './collect-rep
 import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
 import { main } from '../cli';
+import { signEnvelope } from '../attest/dsse';
+import { generateSigningKey } from '../attest/keygen';
+import { parsePrivateKey } from '../attest/keys';
+import { serializeStatement } from '../attest/statement';
+import { verificationSummary } from '../attest/vsa';
 
 const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
 
@@ -161,5 +166,43 @@ describe('reprokit report', () => {
     } finally {
       process.stderr.write = stderr;
     }
+  });
+
+  it('with attestations, shows who attested each artifact and names a builder that disagrees', async () => {
+    const root = await workspace();
+    const keys = join(root, 'keys');
+    const trusted = join(root, 'trusted');
+    const attestations = join(root, 'attestations');
+    for (const dir of [keys, trusted, attestations]) mkdirSync(dir);
+    const manifest = JSON.parse(readFileSync(join(root, 'packages/good/repro-manifest.json'), 'utf8'));
+    const artifact = manifest.artifacts[0];
+    for (const [builder, rebuilt] of [['alice', artifact.sha256], ['mallory', '0'.repeat(64)]] as const) {
+      const { keyFile, pubFile, keyId } = generateSigningKey(join(keys, builder));
+      writeFileSync(join(trusted, `${builder}.pub`), readFileSync(pubFile));
+      const statement = verificationSummary({
+        verifierId: `urn:test:${builder}`,
+        verifierVersion: {},
+        project: 'good',
+        artifact: { name: artifact.name, path: artifact.path, sha256: artifact.sha256 },
+        rebuiltSha256: rebuilt,
+        passed: rebuilt === artifact.sha256,
+        inputAttestations: [],
+        timeVerified: new Date(0),
+      });
+      const envelope = signEnvelope(serializeStatement(statement), { key: parsePrivateKey(readFileSync(keyFile, 'utf8'), keyFile), keyId });
+      writeFileSync(join(attestations, `${builder}.json`), JSON.stringify(envelope));
+    }
+    const one = await collectReport({ workspaceRoot: root, pins: false, attestations: { dir: attestations, trustedKeys: trusted, threshold: 1 } });
+    checkReport(JSON.parse(JSON.stringify(one)), 'report');
+    const good = one.projects.find((p) => p.name === 'good')!.artifacts[0];
+    assert.deepEqual(good.attestations, { threshold: 1, passedBy: ['alice'], ok: true, disagreements: [{ builder: 'mallory', what: `FAILED: rebuilt sha256:${'0'.repeat(64)}` }] });
+    assert.deepEqual(good.explanation, [`builder mallory disagrees: FAILED: rebuilt sha256:${'0'.repeat(64)}`]);
+    assert.deepEqual(one.attestations, { threshold: 1, trustedBuilders: ['alice', 'mallory'], rejected: [] });
+    const two = await collectReport({ workspaceRoot: root, pins: false, attestations: { dir: attestations, trustedKeys: trusted, threshold: 2 } });
+    const strict = two.projects.find((p) => p.name === 'good')!.artifacts[0];
+    assert.equal(strict.attestations!.ok, false);
+    assert.ok(strict.explanation.includes('attested PASSED by 1 of 2 trusted builders, threshold 2'), strict.explanation.join('\n'));
+    assert.match(renderReportHtml(two, { linkBase: '..' }), /Threshold 2 of 2 trusted builders \(alice, mallory\)/);
+    assert.match(renderReportMarkdown(two), /^Attestations: 0 of \d+ artifacts attested PASSED by at least 2 of 2 trusted builders \(alice, mallory\)\.$/m);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RemoteCacheServer, tarEntries } from './remote-cache-server';
@@ -21,6 +21,7 @@ describe("a shared Nx remote cache (Nx's self-hosted protocol): what it restores
     if (previous === undefined) delete process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER;
     else process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER = previous;
     await server.stop();
+    rmSync(server.dir, { recursive: true, force: true });
   });
 
   it('a build uploads its outputs as a tar: the binary, its record and its provenance', () => {
@@ -30,7 +31,7 @@ describe("a shared Nx remote cache (Nx's self-hosted protocol): what it restores
     const puts = server.requests.filter((request) => request.method === 'PUT' && request.status === 200);
     assert.equal(puts.length, 1, JSON.stringify(server.requests));
     uploaded = puts[0].hash;
-    const tar = server.entries.get(uploaded)!;
+    const tar = server.entry(uploaded);
     const names = tarEntries(tar).map((entry) => entry.name.replace(/^\.\//, ''));
     for (const name of [BINARY, 'packages/hello-c/dist/.reprokit/hello.json', 'packages/hello-c/dist/.reprokit/hello.intoto.json']) assert.ok(names.includes(name), `${name} in ${names}`);
     const binary = tarEntries(tar).find((entry) => entry.name.replace(/^\.\//, '') === BINARY)!;
@@ -47,7 +48,7 @@ describe("a shared Nx remote cache (Nx's self-hosted protocol): what it restores
   });
 
   it('a poisoned entry (the binary inside the stored tar altered) is restored by Nx and rejected by reproduce', () => {
-    const tar = Buffer.from(server.entries.get(uploaded)!);
+    const tar = Buffer.from(server.entry(uploaded));
     const binary = tarEntries(tar).find((entry) => entry.name.replace(/^\.\//, '') === BINARY)!;
     // One byte of the program's text, in place: the tar stays valid (ustar checksums cover headers only).
     const original = tar.subarray(binary.offset, binary.offset + binary.size);
@@ -55,7 +56,7 @@ describe("a shared Nx remote cache (Nx's self-hosted protocol): what it restores
     assert.ok(at > 0, 'the string is in the binary');
     tar[binary.offset + at] = 'J'.charCodeAt(0);
     const poisoned = createHash('sha256').update(tar.subarray(binary.offset, binary.offset + binary.size)).digest('hex');
-    server.entries.set(uploaded, tar);
+    server.replace(uploaded, tar);
 
     const victim = new TempWorkspace();
     const { status, output } = victim.nx('run', 'hello-c:reproduce');

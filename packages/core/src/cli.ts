@@ -15,6 +15,7 @@ import { isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
 import { renderVerifyTable, verifyManifest } from './verify';
 import { REPROKIT_VERSION } from './version';
+import { useTerminalProgress } from './progress';
 
 const USAGE = `usage: reprokit <command> [options]
 
@@ -144,6 +145,7 @@ async function reproduceCommand(args: string[]): Promise<number> {
 /** Runs the CLI and returns its exit status; user errors are one line on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  useTerminalProgress(process.stderr);
   try {
     switch (command) {
       case 'hash':

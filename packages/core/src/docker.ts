@@ -1,8 +1,10 @@
 import type Docker from 'dockerode';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BuildLog } from './build-log';
 import { UserError } from './errors';
+import { countingStream, logProgress } from './progress';
 
 /** Where dockerode connects: DOCKER_HOST, or the default socket. */
 export function dockerEndpoint(): string {
@@ -161,9 +163,12 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
 }
 
 /** Loads a docker-archive tar and returns nothing until docker has it. */
-export async function loadDockerArchive(docker: Docker, archive: string): Promise<void> {
-  const stream = await docker.loadImage(createReadStream(archive), { quiet: true });
+export async function loadDockerArchive(docker: Docker, archive: string, log?: (line: string) => void): Promise<void> {
+  const progress = log ? logProgress(`loading ${basename(archive)}`, statSync(archive).size, log) : undefined;
+  const source = createReadStream(archive);
+  const stream = await docker.loadImage(progress ? source.pipe(countingStream(progress)) : source, { quiet: true });
   await new Promise<void>((done, fail) => docker.modem.followProgress(stream, (error) => (error ? fail(error) : done())));
+  progress?.finish();
 }
 
 /** Tags and pushes an image; returns `repository@sha256:<manifest digest>`. */

@@ -48,7 +48,7 @@ export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, 
       );
     }
     log(`loading ${built.imageId} into docker`);
-    await loadDockerArchive(docker, built.archive);
+    await loadDockerArchive(docker, built.archive, log);
     const loaded = await docker.getImage(built.imageId).inspect().then((info) => info.Id, () => undefined);
     if (loaded !== built.imageId) throw new UserError(`docker loaded the image as ${loaded ?? 'nothing'}, not ${built.imageId}`);
   } finally {

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { serializeBuildEnvLock, type BuildEnvLock } from './build-env';
 import { fetchLockedDebs, defaultDebCacheDir } from './deb-cache';
 import { UserError } from './errors';
+import { formatBytes, logProgress, type Progress } from './progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
 import { writeDockerArchive } from './oci/image-files';
 import { writeDirectoryTar } from './tar-writer';
@@ -30,10 +31,14 @@ function unpackDeb(deb: string, root: string): void {
  * maintainer scripts: they are what makes installations differ), then the lock's links, a build
  * user, /tmp, and the lock itself at /etc/reprokit/env.lock.json for whoever inspects the image.
  */
-function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: string): void {
+function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: string, progress: Progress): void {
   for (const dir of ['usr/bin', 'usr/lib', 'usr/lib64', 'usr/sbin', 'etc/reprokit', 'tmp', 'home']) mkdirSync(join(root, dir), { recursive: true });
   for (const [link, target] of MERGED_USR_LINKS) symlinkSync(target, join(root, link));
-  for (const p of lock.packages) unpackDeb(debs.get(p.name)!, root);
+  lock.packages.forEach((p, i) => {
+    unpackDeb(debs.get(p.name)!, root);
+    progress.update(i + 1);
+  });
+  progress.finish();
   for (const [link, target] of Object.entries(lock.links)) {
     const path = join(root, link);
     mkdirSync(dirname(path), { recursive: true });
@@ -69,12 +74,12 @@ export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDi
   const root = join(scratch, 'rootfs');
   mkdirSync(root);
   try {
-    log(`unpacking ${lock.packages.length} packages`);
-    assembleRootfs(lock, debs, root);
+    assembleRootfs(lock, debs, root, logProgress('unpacking packages', lock.packages.length, log, 'items'));
     log('writing the layer');
     const layerPath = join(scratch, 'layer.tar');
     const layer = writeDirectoryTar(root, layerPath, 0);
     rmSync(root, { recursive: true, force: true });
+    log(`layer: ${formatBytes(layer.size)}`);
     const diffId = `sha256:${layer.sha256}`;
     const config = imageConfigBytes({
       architecture: lock.architecture,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createProgress, formatBytes, isInteractive } from './progress';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { countingStream, createProgress, formatBytes, isInteractive, logProgress } from './progress';
 
 function sink(isTTY = false) {
   const out: string[] = [];
@@ -55,5 +57,21 @@ describe('createProgress', () => {
 
   it('formats sizes like ls -h does in binary units', () => {
     assert.deepEqual([formatBytes(0), formatBytes(1536), formatBytes(5 * 1024 * 1024), formatBytes(3 * 1024 ** 3)], ['0 B', '1.5 KiB', '5.0 MiB', '3.00 GiB']);
+  });
+
+  it('counts the bytes of a stream into plain log lines, also when the total is not known', async () => {
+    const lines: string[] = [];
+    const known = logProgress('loading x.tar', 4096, (line) => lines.push(line));
+    await pipeline(Readable.from([Buffer.alloc(1024), Buffer.alloc(1024), Buffer.alloc(2048)]), countingStream(known), async function* (source) {
+      for await (const _ of source) yield;
+    });
+    known.finish();
+    assert.deepEqual(lines, ['loading x.tar: 0 B of 4.0 KiB (0%)', 'loading x.tar: 1.0 KiB of 4.0 KiB (25%)', 'loading x.tar: 2.0 KiB of 4.0 KiB (50%)', 'loading x.tar: 4.0 KiB of 4.0 KiB (100%)']);
+    lines.length = 0;
+    const unknown = logProgress('exporting', undefined, (line) => lines.push(line));
+    unknown.update(10);
+    unknown.update(3000);
+    unknown.finish();
+    assert.deepEqual(lines, ['exporting: 0 B', 'exporting: 2.9 KiB']);
   });
 });

@@ -1,3 +1,5 @@
+import { Transform } from 'node:stream';
+
 /**
  * Progress of long work (packages checked and unpacked, layer and image bytes written, loaded or
  * pushed). On a terminal one line is redrawn in place, at most every 100 ms; in CI (`CI` set) or
@@ -37,18 +39,52 @@ export function isInteractive(stream: { isTTY?: boolean }): boolean {
   return Boolean(stream.isTTY) && (ci === undefined || ci === '' || ci === 'false' || ci === '0');
 }
 
-export function createProgress(label: string, total: number, options: ProgressOptions = {}): Progress {
+let terminal: ProgressOptions['stream'];
+
+/**
+ * The CLI calls this with standard error: when that is a terminal outside CI, progress is drawn there
+ * in place rather than logged line by line. Executors under Nx never have a terminal.
+ */
+export function useTerminalProgress(stream: NonNullable<ProgressOptions['stream']>): void {
+  terminal = isInteractive(stream) ? stream : undefined;
+}
+
+/** Progress through a line logger (an executor's `[project:target]` log): plain lines, or the terminal's redrawn line. */
+export function logProgress(label: string, total: number | undefined, log: (line: string) => void, unit: ProgressOptions['unit'] = 'bytes'): Progress {
+  if (terminal) return createProgress(label, total, { stream: terminal, interactive: true, unit });
+  return createProgress(label, total, { stream: { write: (text) => log(text.replace(/\n$/, '')) }, interactive: false, unit });
+}
+
+/** A pass-through stream that reports the bytes that went through it. */
+export function countingStream(progress: Progress): Transform {
+  let done = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      done += chunk.length;
+      progress.update(done);
+      callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * `total` undefined: the size is not known in advance (a `docker save` stream); only the bytes so
+ * far are shown, and in plain mode only the start and the end.
+ */
+export function createProgress(label: string, total: number | undefined, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const interactive = options.interactive ?? isInteractive(stream);
   const now = options.now ?? Date.now;
   const show = (n: number) => (options.unit === 'bytes' ? formatBytes(n) : String(n));
   const line = (done: number) => {
+    if (total === undefined) return `${label}: ${show(done)}`;
     const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 100;
     return `${label}: ${show(done)} of ${show(total)} (${percent}%)`;
   };
   let lastDraw = -Infinity;
   let lastQuarter = -1;
   let finished = false;
+  let last = 0;
   if (!interactive) {
     stream.write(line(0) + '\n');
     lastQuarter = 0;
@@ -56,12 +92,14 @@ export function createProgress(label: string, total: number, options: ProgressOp
   return {
     update(done) {
       if (finished) return;
+      last = done;
       if (interactive) {
         const t = now();
-        if (t - lastDraw < REDRAW_MS && done < total) return;
+        if (t - lastDraw < REDRAW_MS && (total === undefined || done < total)) return;
         lastDraw = t;
         stream.write(`\r\x1b[2K${line(done)}`);
       } else {
+        if (total === undefined) return;
         const quarter = total > 0 ? Math.min(4, Math.floor((done / total) * 4)) : 4;
         // The last quarter is the finish line's to print.
         if (quarter > lastQuarter && quarter < 4) {
@@ -73,7 +111,7 @@ export function createProgress(label: string, total: number, options: ProgressOp
     finish(summary) {
       if (finished) return;
       finished = true;
-      const text = summary ?? line(total);
+      const text = summary ?? line(total ?? last);
       stream.write(interactive ? `\r\x1b[2K${text}\n` : text + '\n');
     },
   };

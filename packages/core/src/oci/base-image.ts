@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { countingStream, logProgress } from '../progress';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -19,11 +20,14 @@ export interface BaseImage {
 }
 
 /** Exports an image from docker (`docker save`) and imports it with every digest checked. */
-export async function exportBaseImage(docker: Docker, imageId: string, workDir: string): Promise<BaseImage> {
+export async function exportBaseImage(docker: Docker, imageId: string, workDir: string, log?: (line: string) => void): Promise<BaseImage> {
   const hex = imageId.slice('sha256:'.length, 'sha256:'.length + 12);
   mkdirSync(workDir, { recursive: true });
   const archive = join(workDir, `base-${hex}.tar`);
-  await pipeline(await docker.getImage(imageId).get(), createWriteStream(archive));
+  const progress = log ? logProgress(`exporting ${imageId.slice(0, 19)} from docker`, undefined, log) : undefined;
+  const saved = await docker.getImage(imageId).get();
+  await (progress ? pipeline(saved, countingStream(progress), createWriteStream(archive)) : pipeline(saved, createWriteStream(archive)));
+  progress?.finish();
   return importDockerArchive(archive, imageId, join(workDir, `base-${hex}`));
 }
 

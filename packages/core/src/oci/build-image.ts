@@ -116,7 +116,7 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
     const imageId = await pinnedImage(stage.from.ref);
     if (needsLayers) {
       say(`exporting ${stage.from.ref} and checking its digests`);
-      const base = await exportBaseImage(docker, imageId, scratchPath('base'));
+      const base = await exportBaseImage(docker, imageId, scratchPath('base'), say);
       const config: ImageConfig = {
         architecture: base.config.architecture ?? 'amd64',
         os: base.config.os ?? 'linux',

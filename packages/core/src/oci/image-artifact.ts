@@ -47,14 +47,14 @@ export async function buildImageArtifact(build: ImageArtifactBuild): Promise<Ima
   }
   const archive = join(build.workDir, `${build.name}.tar`);
   writeDockerArchive(archive, built.config, built.layers, build.tag);
-  await loadDockerArchive(docker, archive);
+  await loadDockerArchive(docker, archive, say);
   const loaded = await docker
     .getImage(build.tag)
     .inspect()
     .then((info) => info.Id, () => undefined);
   if (loaded !== built.imageId) throw new UserError(`docker loaded ${build.tag} as ${loaded ?? 'nothing'}, but its config hashes to ${built.imageId}`);
   say(`image ${built.imageId} (${build.tag}), manifest ${files.manifestDigest}, ${built.layers.length} layers`);
-  const pushed = build.push ? await pushOciImage(files, built.layers, build.push, build.tag.split(':')[1] ?? 'latest') : undefined;
+  const pushed = build.push ? await pushOciImage(files, built.layers, build.push, build.tag.split(':')[1] ?? 'latest', say) : undefined;
   if (pushed) say(`pushed ${pushed}`);
   const image: OciImage = { id: built.imageId, manifestDigest: files.manifestDigest, diffIds: built.layers.map((layer) => layer.diffId), layout: `${build.name}.oci` };
   const file = installArtifact(

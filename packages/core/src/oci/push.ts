@@ -1,3 +1,4 @@
+import { logProgress } from '../progress';
 import { openAsBlob } from 'node:fs';
 import { registryOf } from '../docker';
 import { UserError } from '../errors';
@@ -9,7 +10,7 @@ import { MANIFEST_MEDIA_TYPE, type ImageManifestFiles, type LayerFile } from './
  * gzip and give a manifest digest of docker's making; this way the digest in the registry is the
  * one computed here, on every machine and on every push.
  */
-export async function pushOciImage(files: ImageManifestFiles, layers: LayerFile[], repository: string, tag: string): Promise<string> {
+export async function pushOciImage(files: ImageManifestFiles, layers: LayerFile[], repository: string, tag: string, log?: (line: string) => void): Promise<string> {
   const host = registryOf(repository);
   if (!host) throw new UserError(`push: ${repository} names no registry (e.g. 127.0.0.1:5000/${repository})`);
   const name = repository.slice(host.length + 1);
@@ -29,18 +30,27 @@ export async function pushOciImage(files: ImageManifestFiles, layers: LayerFile[
     }
     return response;
   };
-  const blobs: { digest: string; body: () => Promise<Blob> }[] = [
-    ...layers.map((layer) => ({ digest: layer.diffId, body: () => openAsBlob(layer.path) })),
-    { digest: files.imageId, body: async () => new Blob([files.config]) },
+  const blobs: { digest: string; size: number; body: () => Promise<Blob> }[] = [
+    ...layers.map((layer) => ({ digest: layer.diffId, size: layer.size, body: () => openAsBlob(layer.path) })),
+    { digest: files.imageId, size: files.config.length, body: async () => new Blob([files.config]) },
   ];
+  // Counted per blob: fetch uploads a Blob whole, and layers are few.
+  const progress = log ? logProgress(`pushing to ${repository}`, blobs.reduce((sum, blob) => sum + blob.size, 0), log) : undefined;
+  let sent = 0;
   for (const blob of blobs) {
     const head = await request(`${base}/blobs/${blob.digest}`, { method: 'HEAD' }, [200, 404], `blob ${blob.digest}`);
-    if (head.status === 200) continue;
+    sent += blob.size;
+    if (head.status === 200) {
+      progress?.update(sent);
+      continue;
+    }
     const started = await request(`${base}/blobs/uploads/`, { method: 'POST' }, [202], 'starting an upload');
     const location = new URL(started.headers.get('location') ?? '', base + '/');
     location.searchParams.set('digest', blob.digest);
     await request(location.href, { method: 'PUT', body: await blob.body(), headers: { 'content-type': 'application/octet-stream' } }, [201], `blob ${blob.digest}`);
+    progress?.update(sent);
   }
+  progress?.finish();
   const put = await request(`${base}/manifests/${tag}`, { method: 'PUT', body: new Blob([files.manifest]), headers: { 'content-type': MANIFEST_MEDIA_TYPE } }, [201], 'manifest');
   const digest = put.headers.get('docker-content-digest');
   if (digest && digest !== files.manifestDigest) {

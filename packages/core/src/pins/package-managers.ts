@@ -13,6 +13,8 @@ export interface PackageManagerContext {
   /** `npm install` with no package is a finding only where `npm ci` belongs (CI, images). */
   ciLike: boolean;
   readRelated?: (path: string) => string | undefined;
+  /** Whether the repository's project files lock restores (central package management, RestoreLockedMode). */
+  nugetLocked?: () => boolean;
 }
 
 const EXACT_SEMVER = /^[=v]?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
@@ -24,7 +26,7 @@ export function checkPackageManager(name: string, words: Word[], context: Packag
   if (name === 'go') return checkGo(words);
   if (name === 'gem') return checkGem(words);
   if (name === 'choco' || name === 'choco.exe') return checkChoco(words);
-  if (/^(nuget|dotnet|msbuild)(\.exe)?$/i.test(name)) return checkNuget(name.replace(/\.exe$/i, '').toLowerCase(), words);
+  if (/^(nuget|dotnet|msbuild)(\.exe)?$/i.test(name)) return checkNuget(name.replace(/\.exe$/i, '').toLowerCase(), words, context);
   const pip = pipArguments(name, words);
   if (pip) return checkPip(words[0], pip, context);
   return undefined;
@@ -153,11 +155,13 @@ function checkChoco(words: Word[]): RawFinding[] {
 }
 
 /** NuGet: `nuget install` needs -Version, restores need locked mode, `dotnet add package` needs --version. */
-function checkNuget(tool: string, words: Word[]): RawFinding[] {
+function checkNuget(tool: string, words: Word[], context: PackageManagerContext): RawFinding[] {
   const args = words.slice(1).map((word) => word.text);
   const has = (...flags: string[]) => args.some((arg) => flags.some((flag) => arg.toLowerCase() === flag.toLowerCase()));
   const lower = args.map((arg) => arg.toLowerCase());
-  const found = (message: string) => [at(words[0], 'nuget-unlocked', message)];
+  const restore = (tool !== 'msbuild' && lower[0] === 'restore') || tool === 'msbuild';
+  // A restore is pinned when the repository's project files lock it, whatever the command line says.
+  const found = (message: string) => (restore && context.nugetLocked?.() ? [] : [at(words[0], 'nuget-unlocked', message)]);
   if (tool === 'nuget' && lower[0] === 'install') {
     if (args.length === 1 || args[1].endsWith('packages.config') || has('-Version')) return [];
     return found(`nuget install ${args[1]} without -Version installs the newest release`);

@@ -148,6 +148,43 @@ const PACKAGE_MANAGERS: Case[] = [
     ['a.sh:1:1 nuget-unlocked', 'a.sh:3:1 nuget-unlocked', 'a.sh:5:1 nuget-unlocked'],
   ],
   [
+    'restores locked by every project file, or by Directory.Build.props',
+    {
+      'a.sh': 'dotnet restore\nnuget restore\n',
+      'src/App/App.csproj': '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><RestoreLockedMode>true</RestoreLockedMode></PropertyGroup></Project>\n',
+      'test/Directory.Build.props': '<Project><PropertyGroup><RestoreLockedMode>true</RestoreLockedMode></PropertyGroup></Project>\n',
+      'test/T/T.csproj': '<Project Sdk="Microsoft.NET.Sdk"></Project>\n',
+    },
+    [],
+  ],
+  [
+    'one project not locked',
+    {
+      'a.sh': 'dotnet restore\ndotnet add package Serilog\n',
+      'src/App/App.csproj': '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><RestoreLockedMode>true</RestoreLockedMode></PropertyGroup></Project>\n',
+      'tools/Gen/Gen.csproj': '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><RestoreLockedMode>false</RestoreLockedMode></PropertyGroup></Project>\n',
+    },
+    ['a.sh:1:1 nuget-unlocked', 'a.sh:2:1 nuget-unlocked'],
+  ],
+  [
+    'central package management with fixed versions',
+    {
+      'a.sh': 'dotnet restore\n',
+      'Directory.Packages.props':
+        '<Project><PropertyGroup><ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally></PropertyGroup><ItemGroup><PackageVersion Include="Serilog" Version="[3.1.1]" /></ItemGroup></Project>\n',
+    },
+    [],
+  ],
+  [
+    'central package management with a range',
+    {
+      'a.sh': 'dotnet restore\n',
+      'Directory.Packages.props':
+        '<Project><PropertyGroup><ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally></PropertyGroup><ItemGroup><PackageVersion Include="Serilog" Version="3.1.1" /></ItemGroup></Project>\n',
+    },
+    ['a.sh:1:1 nuget-unlocked'],
+  ],
+  [
     'gem install',
     { 'a.sh': "gem install bundler\ngem install bundler -v 2.5.6\ngem install rake:13.1.0\ngem install bundler -v '~> 2.5'\ngem install ./pkg/x-1.0.gem\n" },
     ['a.sh:1:13 gem-install-unpinned', 'a.sh:4:13 gem-install-unpinned'],

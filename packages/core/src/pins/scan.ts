@@ -5,6 +5,7 @@ import { describeFsError, isUserError, UserError } from '../errors';
 import { checkDockerfile } from './dockerfile';
 import { checkCargoManifest, checkPackageJson, type RepositoryFiles } from './lockfiles';
 import { checkMakefile } from './makefile';
+import { nugetRestoreLockedByRepository } from './nuget-repository';
 import { checkPkgbuild } from './pkgbuild';
 import { applyPolicy, EMPTY_POLICY, loadPolicy, POLICY_FILE, type LoadedPolicy } from './policy';
 import type { Finding, RawFinding } from './rules';
@@ -60,8 +61,14 @@ export function classify(path: string): Kind | undefined {
 const SHEBANG = /^#!\s*\S*?\b(?:env\s+(?:-\S+\s+)*)?(?:ba|da|k|z|a|mk)?sh\b/;
 
 /** Checks one repository-relative file's text; `related` reads files it names. */
-export function checkFile(path: string, text: string, files: RepositoryFiles, readRelated: (name: string) => string | undefined): RawFinding[] {
-  const options = { readRelated };
+export function checkFile(
+  path: string,
+  text: string,
+  files: RepositoryFiles,
+  readRelated: (name: string) => string | undefined,
+  nugetLocked?: () => boolean,
+): RawFinding[] {
+  const options = { readRelated, nugetLocked };
   switch (classify(path)) {
     case 'dockerfile':
       return checkDockerfile(text, options);
@@ -162,6 +169,9 @@ function scanRepository(root: string, files: string[], listed: boolean, policy: 
     has: (path) => (listed ? listedSet.has(path) : existsSync(join(root, path))),
     read: (path) => (listed && !listedSet.has(path) ? undefined : read(join(root, path))),
   };
+  // Computed once, when a NuGet restore is first seen.
+  let nugetLockedValue: boolean | undefined;
+  const nugetLocked = () => (nugetLockedValue ??= nugetRestoreLockedByRepository(files, (path) => repositoryFiles.read(path)));
   const raw: Omit<Finding, 'severity' | 'fix'>[] = [];
   const skipped: RepositoryResult['skipped'] = [];
   let checked = 0;
@@ -184,7 +194,7 @@ function scanRepository(root: string, files: string[], listed: boolean, policy: 
     }
     checked++;
     const readRelated = (name: string) => read(resolve(dirname(absolute), name)) ?? read(resolve(root, name));
-    for (const finding of checkFile(file, content.text, repositoryFiles, readRelated)) raw.push({ ...finding, file });
+    for (const finding of checkFile(file, content.text, repositoryFiles, readRelated, nugetLocked)) raw.push({ ...finding, file });
   }
   const findings = applyPolicy(raw, policy, context).sort(
     (a, b) => compare(a.file, b.file) || a.line - b.line || a.column - b.column || compare(a.rule, b.rule),

@@ -19,6 +19,8 @@ export interface ShellCheckOptions {
   downloads?: DownloadScope;
   /** How many `sh -c '…'` levels this script is inside. */
   nesting?: number;
+  /** Whether the repository's project files lock NuGet restores (so a restore without the flag is pinned). */
+  nugetLocked?: () => boolean;
 }
 
 /** `sh -c 'sh -c "…"'` is read this many levels deep; deeper is a finding, not a recursion without end. */
@@ -53,7 +55,7 @@ function checkCommand(command: SimpleCommand, options: ShellCheckOptions): RawFi
   if (script) return checkInlineScript(script, options);
   if (name === 'docker' || name === 'podman' || name === 'nerdctl' || name === 'buildah') return checkContainerImage(name, words);
   if (name === 'cargo') return checkCargo(words);
-  return checkPackageManager(name, words, { ciLike: options.context === 'workflow' || options.context === 'dockerfile', readRelated: options.readRelated }) ?? [];
+  return checkPackageManager(name, words, { ciLike: options.context === 'workflow' || options.context === 'dockerfile', readRelated: options.readRelated, nugetLocked: options.nugetLocked }) ?? [];
 }
 
 /** The script a command runs from its arguments: `sh -c '…'`, `su -c '…'`, `eval '…'`. */

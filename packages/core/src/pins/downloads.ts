@@ -208,6 +208,8 @@ function executedFiles(words: Word[]): Word[] {
   return files;
 }
 
+/** Debian's and GitHub's runners' default PATH, where a downloaded binary is run by its name alone. */
+const PATH_DIRECTORIES = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '$HOME/.local/bin', '~/.local/bin', '$HOME/bin'];
 const SIGNATURE_TOOLS = new Set(['gpg', 'gpg2', 'gpgv', 'signify', 'minisign', 'cosign', 'ssh-keygen', 'openssl']);
 const HASH_TOOLS = /^(sha(224|256|384|512)sum|b2sum|b3sum|shasum|cksum|rhash)$/;
 const SIGNATURE_SUFFIX = /\.(asc|sig|sign|gpg|minisig|sha256|sha512|sha256sum|sha512sum|sum|b2)$/;
@@ -252,7 +254,7 @@ export class DownloadScope {
       const name = commandName(words);
       if (name && (isInterpreter(name) || name === 'eval' || name === 'source' || name === '.')) findings.push(...this.checkSubstituted(name, words));
       for (const file of executedFiles(words)) {
-        const fetched = this.fetched.get(normalizePath(file.text));
+        const fetched = this.fetched.get(normalizePath(file.text)) ?? (file === words[0] ? this.fetchedOnPath(file.text) : undefined);
         if (fetched) {
           findings.push(
             at(file, 'download-then-run', `${file.text} was fetched by ${fetched.tool} at line ${fetched.position.line} and runs here without a hash check`),
@@ -269,6 +271,16 @@ export class DownloadScope {
       }
     }
     return findings;
+  }
+
+  /** A command run by name (`kubectl`) is a file fetched into a directory of the default PATH (`/usr/local/bin/kubectl`). */
+  private fetchedOnPath(name: string): { tool: string; position: Position } | undefined {
+    if (name.includes('/')) return undefined;
+    for (const dir of PATH_DIRECTORIES) {
+      const fetched = this.fetched.get(`${dir}/${name}`);
+      if (fetched) return fetched;
+    }
+    return undefined;
   }
 
   /** `curl … | sh`, `wget -O- … | sudo python3 -`: the download is the script. */

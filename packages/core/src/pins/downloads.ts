@@ -5,7 +5,7 @@ import { allPipelines, type Pipeline, type SimpleCommand, type Word } from './sh
 
 /**
  * Downloads that are executed without a hash check: `curl … | sh`, `bash <(curl …)`,
- * `sh -c "$(curl …)"`, and a file fetched by curl, wget, gsutil or aws and run later (`./f`,
+ * `sh -c "$(curl …)"`, and a file fetched by curl, wget, gsutil, gcloud storage or aws and run later (`./f`,
  * `sh f`, `source f`, `python f`) in the same script, Dockerfile stage or workflow job. A fetched
  * file checked before it runs (`sha256sum -c`, `echo "<hash>  f" | sha256sum -c`, a comparison
  * of its hash, `gpg --verify`) is pinned, and so is a URL that names a full commit.
@@ -136,7 +136,7 @@ export function downloadOf(command: SimpleCommand): Download | undefined {
     const output = named !== undefined ? named : urls[0] ? join(dir, urlBaseName(urls[0])) : '-';
     return { tool, word: words[0], urls, output: output === '-' && redirected ? redirected : output };
   }
-  if (tool === 'gsutil' || tool === 'aws') {
+  if (tool === 'gsutil' || tool === 'aws' || tool === 'gcloud') {
     // gsutil [-m] cp [options] gs://… DEST; aws s3 cp s3://… DEST; aws s3api get-object --bucket b --key k OUTFILE
     const operands = args.filter((w) => !w.text.startsWith('-'));
     if (tool === 'aws' && operands[0]?.text === 's3api' && operands[1]?.text === 'get-object') {
@@ -146,7 +146,8 @@ export function downloadOf(command: SimpleCommand): Download | undefined {
       return { tool: 'aws s3api get-object', word: words[0], urls: [`s3://${bucket}/${key}`], output: outfile?.text ?? '-' };
     }
     const cp = operands.findIndex((w) => w.text === 'cp');
-    if (cp < 0 || (tool === 'aws' && operands[0]?.text !== 's3')) return undefined;
+    // `gsutil [-m] cp`, `gcloud storage cp`, `aws s3 cp`: without `cp` (`gsutil gs://x f`) the tools refuse the command.
+    if (cp < 0 || (tool === 'aws' && operands[0]?.text !== 's3') || (tool === 'gcloud' && operands[0]?.text !== 'storage')) return undefined;
     const [source, destination] = operands.slice(cp + 1);
     if (!source || !/^(gs|s3):\/\//.test(source.text) || !destination) return undefined;
     const dest = destination.text;
@@ -172,7 +173,7 @@ export function normalizePath(path: string): string {
 function runsStandardInput(name: string, args: Word[]): boolean {
   for (let i = 0; i < args.length; i++) {
     const text = args[i].text;
-    if (text === '-' || text === '-s' || (SHELLS.has(name) && /^-[a-z]*s[a-z]*$/.test(text))) return true;
+    if (text === '-' || text === '-s' || /^\/dev\/(stdin|fd\/0)$/.test(text) || (SHELLS.has(name) && /^-[a-z]*s[a-z]*$/.test(text))) return true;
     if (/^-[a-zA-Z]*[ce]$/.test(text) || text === '-m' || text === '--eval' || text === '--command') return false; // a script or module named here
     if ((text === '-o' || text === '+o' || text === '-O' || text === '-W' || text === '-X') && i + 1 < args.length) {
       i++;

@@ -191,7 +191,9 @@ const PIP_VALUED = new Set(['-r', '--requirement', '-c', '--constraint', '-e', '
 
 /** A pip requirement that downloads nothing: a local path, or a VCS URL at a full commit. */
 function isPinnedPipSource(spec: string): boolean {
-  if (/^(git|hg|svn|bzr)\+/.test(spec)) return /@[0-9a-f]{40}(#.*)?$/i.test(spec);
+  // git and Mercurial revisions are content hashes; Subversion and Bazaar revisions are not.
+  if (/^(git|hg)\+/.test(spec)) return /@[0-9a-f]{40}(#.*)?$/i.test(spec);
+  if (/^(svn|bzr)\+/.test(spec)) return false;
   if (/^[a-z]+:\/\//i.test(spec)) return isContentPinnedUrl(spec);
   // Not a URL and not a bare name: a local directory, wheel or sdist (package names have no `/` or extension).
   return /^(\.|\/|~)/.test(spec) || spec.includes('/') || /\.(whl|tar\.gz|zip)$/.test(spec);

@@ -46,18 +46,21 @@ type Kind = 'dockerfile' | 'shell' | 'makefile' | 'pkgbuild' | 'workflow' | 'act
 /** Which checker a repository-relative path gets, by its name alone. */
 export function classify(path: string): Kind | undefined {
   const name = posix.basename(path);
-  if (/^(Dockerfile|Containerfile)(\..+)?$|\.(Dockerfile|Containerfile|dockerfile|containerfile)$/.test(name) && !name.endsWith('.dockerignore')) return 'dockerfile';
+  if (/\.(sh|bash)$/.test(name)) return 'shell';
+  // Any name containing Dockerfile or Containerfile (`Dockerfile.dev`, `dev.Dockerfile`, `Dockerfile-ci`,
+  // as Scorecard's `*Dockerfile*`), but not source or documents that merely mention it (`dockerfile.go`).
+  if (/dockerfile|containerfile/i.test(name) && !NOT_DOCKERFILE.test(name)) return 'dockerfile';
   if (/(^|\/)\.github\/workflows\/[^/]+\.ya?ml$/.test(path)) return 'workflow';
   if (name === 'action.yml' || name === 'action.yaml') return 'action';
   if (name === 'PKGBUILD') return 'pkgbuild';
   if (name === 'Makefile' || name === 'makefile' || name === 'GNUmakefile' || name.endsWith('.mk')) return 'makefile';
   if (name === 'Cargo.toml') return 'cargo';
   if (name === 'package.json') return 'npm';
-  if (/\.(sh|bash)$/.test(name)) return 'shell';
   if (!name.includes('.')) return 'maybe-shell';
   return undefined;
 }
 
+const NOT_DOCKERFILE = /\.(dockerignore|go|c|cc|cpp|h|hpp|rs|js|mjs|cjs|ts|tsx|py|pyc|java|kt|rb|php|cs|swift|md|rst|txt|adoc|html|json|ya?ml|toml|xml|lock|ps1|bat|orig|rej|patch|diff|snap)$/i;
 const SHEBANG = /^#!\s*\S*?\b(?:env\s+(?:-\S+\s+)*)?(?:ba|da|k|z|a|mk)?sh\b/;
 
 /** Checks one repository-relative file's text; `related` reads files it names. */

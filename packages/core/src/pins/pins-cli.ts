@@ -8,8 +8,9 @@ import { updatePins } from './update';
 export const PINS_USAGE = `usage: reprokit pins check [DIR|FILE]… [--format text|json|sarif] [--fail-on error|warning|note] [--policy FILE]
        reprokit pins update [DIR|FILE]… [--dry-run] [--policy FILE]
 
-Reports external inputs not addressed by their content hash: unpinned base images, actions, downloads
-piped into shells, missing lockfiles, unverified PKGBUILD sources. A directory is scanned as a repository
+Reports external inputs not addressed by their content hash: unpinned base images, actions and reusable
+workflows, downloads run without a hash check (piped into a shell or run later), package managers asked
+for moving versions, missing lockfiles, unverified PKGBUILD sources, and files that could not be checked. A directory is scanned as a repository
 (its .gitignore respected); its reprokit.pins.json, or --policy, enables, disables and exempts rules.
 
 \`pins update\` rewrites unpinned image references (FROM, docker run, …) to name:tag@sha256:…, with the

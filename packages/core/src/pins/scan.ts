@@ -144,13 +144,20 @@ export async function scanPins(paths: string[], options: ScanOptions = {}): Prom
 /** Node's filesystem errors as one line naming the path (ELOOP, ENAMETOOLONG… included). */
 export function fsErrorLine(error: unknown, path: string): UserError {
   const described = describeFsError(error, path);
-  if (isUserError(described)) return described;
+  return isUserError(described) ? described : new UserError(`${path}: ${fsErrorReason(error)}`);
+}
+
+/** Why a filesystem call failed, in words (`too many levels of symbolic links`). */
+function fsErrorReason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const why = code ? (FS_ERRORS[code] ?? code) : String((error as Error | undefined)?.message ?? error).split('\n')[0];
-  return new UserError(`${path}: ${why}`);
+  return code ? (FS_ERRORS[code] ?? code) : String((error as Error | undefined)?.message ?? error).split('\n')[0];
 }
 
 const FS_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
   ELOOP: 'too many levels of symbolic links',
   ENAMETOOLONG: 'file name too long',
   ENOTDIR: 'a path component is not a directory',
@@ -231,7 +238,7 @@ function readRegularFile(path: string): { text: string } | { skipped: string; he
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ELOOP') return undefined; // deleted from the work tree, or became a symlink
-    return { skipped: fsErrorLine(error, 'it').message.replace(/^it: /, 'cannot be read: '), head: '' };
+    return { skipped: `cannot be read: ${fsErrorReason(error)}`, head: '' };
   }
   try {
     const stats = fstatSync(fd);
@@ -250,7 +257,7 @@ function readRegularFile(path: string): { text: string } | { skipped: string; he
     }
     return { text: buffer.toString('utf8', 0, length) };
   } catch (error) {
-    return { skipped: fsErrorLine(error, 'it').message.replace(/^it: /, 'cannot be read: '), head: '' };
+    return { skipped: `cannot be read: ${fsErrorReason(error)}`, head: '' };
   } finally {
     closeSync(fd);
   }

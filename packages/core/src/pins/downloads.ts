@@ -254,7 +254,7 @@ export class DownloadScope {
       const words = commandWords(command);
       const name = commandName(words);
       if (name && (isInterpreter(name) || name === 'eval' || name === 'source' || name === '.')) findings.push(...this.checkSubstituted(name, words));
-      for (const file of executedFiles(words)) {
+      for (const file of this.fetched.size > 0 ? executedFiles(words) : []) {
         const fetched = this.fetched.get(normalizePath(file.text)) ?? (file === words[0] ? this.fetchedOnPath(file.text) : undefined);
         if (fetched) {
           findings.push(

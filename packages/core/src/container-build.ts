@@ -1,12 +1,14 @@
 import type Docker from 'dockerode';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { installArtifact } from './build-record';
 import { readBuildEnvLock } from './build-env';
 import { connectDocker, ensureImage, parsePinnedImageRef, runInContainer } from './docker';
 import { buildEnv } from './env-build';
 import { UserError } from './errors';
-import type { ProducedArtifact } from './manifest';
+import { MANIFEST_FILE, type ProducedArtifact } from './manifest';
+import { writeSourceCopyTar } from './source-copy';
 
 export interface ContainerBuild {
   /** Absolute path of the project, mounted read-only at /src (the working directory). */
@@ -17,8 +19,16 @@ export interface ContainerBuild {
   envLock?: string;
   /** The build command; it writes below /out, the one writable directory. */
   command: string[];
-  /** The artifact the command leaves, as a path below /out. */
+  /**
+   * The artifact the command leaves: a path below /out, or an absolute path below /src for an
+   * in-tree build (e.g. `/src/lua`).
+   */
   artifact: string;
+  /**
+   * Build in a writable copy of the project at /src (see writeSourceCopyTar) instead of the
+   * read-only project: for makefiles that write next to their sources.
+   */
+  inTree?: boolean;
   /** The artifact's name in the manifest (and its file name in the output directory). */
   name: string;
   kind: ProducedArtifact['kind'];
@@ -82,31 +92,43 @@ export async function prepareBuilder(build: {
 
 /**
  * Runs a build in a fresh container of the pinned builder image: no network, a non-root user, the
- * sources read-only, one empty writable directory (/out), a fixed environment and umask 022. The
- * artifact is copied to the output directory with its build record.
+ * sources read-only (or, in-tree, a writable deterministic copy of them), one empty writable
+ * directory (/out), a fixed environment and umask 022. The artifact is copied to the output
+ * directory with its build record.
  */
 export async function buildArtifactInContainer(build: ContainerBuild): Promise<ContainerBuildResult> {
   const log = build.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const artifact = artifactLocation(build.artifact, build.inTree ?? false);
   const { docker, imageId, user, toolchain } = await prepareBuilder({ ...build, log });
-  const work = join(build.projectDir, 'target', 'reprokit-container');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  // The build user of the image must be able to write here, whatever the host user is.
-  chmodSync(work, 0o777);
-  await runInContainer(docker, {
-    image: imageId,
-    cmd: ['sh', '-c', 'umask 022 && exec "$@"', 'sh', ...build.command],
-    user,
-    env: { SOURCE_DATE_EPOCH: String(build.sourceDateEpoch), TZ: 'UTC', LC_ALL: 'C', HOME: '/home/build', ...build.env },
-    mounts: [
-      { host: build.projectDir, container: '/src', readOnly: true },
-      { host: work, container: '/out', readOnly: false },
-    ],
-    workdir: '/src',
-    logPrefix: build.logPrefix,
-    log,
-  });
-  const file = installArtifact(join(work, build.artifact), build.outputDir, {
+  const work = emptyWritableDir(join(build.projectDir, 'target', 'reprokit-container'));
+  let source: { host: string; tar: string } | undefined;
+  if (build.inTree) {
+    const [uid, gid] = user.split(':').map(Number);
+    source = { host: emptyWritableDir(join(build.projectDir, 'target', 'reprokit-src')), tar: join(mkdtempSync(join(tmpdir(), 'reprokit-src-')), 'src.tar') };
+    const copied = writeSourceCopyTar(build.projectDir, source.tar, { mtime: build.sourceDateEpoch, uid, gid, excluded: inTreeExcluded(build) });
+    log(`${build.logPrefix}building in a copy of the project (${copied.files} files, mtime ${build.sourceDateEpoch})`);
+  }
+  try {
+    await runInContainer(docker, {
+      image: imageId,
+      cmd: ['sh', '-c', 'umask 022 && exec "$@"', 'sh', ...build.command],
+      user,
+      env: { SOURCE_DATE_EPOCH: String(build.sourceDateEpoch), TZ: 'UTC', LC_ALL: 'C', HOME: '/home/build', ...build.env },
+      mounts: [
+        { host: source?.host ?? build.projectDir, container: '/src', readOnly: !source },
+        { host: work, container: '/out', readOnly: false },
+      ],
+      workdir: '/src',
+      logPrefix: build.logPrefix,
+      log,
+      // Docker (root) unpacks the copy with the tar's owners, modes and mtimes, whoever runs reprokit.
+      beforeStart: source && (async (container) => void (await container.putArchive(source!.tar, { path: '/src' }))),
+    });
+  } finally {
+    if (source) rmSync(dirname(source.tar), { recursive: true, force: true });
+  }
+  const built = builtArtifact(artifact.dir === 'src' ? source!.host : work, artifact.path, build.artifact);
+  const file = installArtifact(built, build.outputDir, {
     name: build.name,
     kind: build.kind,
     file: build.name,
@@ -114,4 +136,51 @@ export async function buildArtifactInContainer(build: ContainerBuild): Promise<C
     sourceDateEpoch: build.sourceDateEpoch,
   });
   return { file, imageId, toolchain };
+}
+
+/** An empty directory the image's build user can write to, whatever the host user is. */
+function emptyWritableDir(path: string): string {
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(path, { recursive: true });
+  chmodSync(path, 0o777);
+  return path;
+}
+
+/** What an in-tree copy leaves out: build outputs, reprokit's work directories, the manifest. */
+function inTreeExcluded(build: ContainerBuild): string[] {
+  const excluded = ['target', MANIFEST_FILE];
+  const out = relative(build.projectDir, build.outputDir);
+  if (out && !out.startsWith('..') && !isAbsolute(out)) excluded.push(out.split(sep).join('/'));
+  return excluded;
+}
+
+/** Where the `artifact` option points: below /out, or below /src for an in-tree build. */
+function artifactLocation(artifact: string, inTree: boolean): { dir: 'out' | 'src'; path: string } {
+  const inSrc = artifact.startsWith('/src/');
+  if (artifact.startsWith('/') && !inSrc) throw new UserError(`artifact ${JSON.stringify(artifact)}: give a path below /out (relative) or, for an in-tree build, below /src`);
+  if (inSrc && !inTree) throw new UserError(`artifact ${JSON.stringify(artifact)}: /src is the read-only project unless the build is in-tree (set inTree)`);
+  const path = posix.normalize(inSrc ? artifact.slice('/src/'.length) : artifact);
+  if (path === '.' || path === '..' || path.startsWith('../')) throw new UserError(`artifact ${JSON.stringify(artifact)}: must name a file inside ${inSrc ? '/src' : '/out'}`);
+  return { dir: inSrc ? 'src' : 'out', path };
+}
+
+/**
+ * The built artifact on the host: a regular file inside the directory the container wrote. The
+ * build is not trusted: a symbolic link (to a host file, once read outside the container) or a path
+ * through one is refused.
+ */
+function builtArtifact(root: string, path: string, named: string): string {
+  let at = root;
+  for (const part of path.split('/')) {
+    at = join(at, part);
+    let stat;
+    try {
+      stat = lstatSync(at);
+    } catch {
+      throw new UserError(`artifact ${named}: the build reported success but left no such file`);
+    }
+    if (stat.isSymbolicLink()) throw new UserError(`artifact ${named}: the build left a symbolic link, not the file itself (a link would be read on the host)`);
+    if (at !== join(root, path) ? !stat.isDirectory() : !stat.isFile()) throw new UserError(`artifact ${named}: the build left no regular file there`);
+  }
+  return at;
 }

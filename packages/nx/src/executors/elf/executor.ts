@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, MANIFEST_FILE, sourceDateEpochFromGit, UserError } from '@reprokit/core';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
 import { recordProvenance } from '../../provenance';
 import type { ElfExecutorSchema } from './schema';
@@ -29,6 +29,8 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
           envLock,
           command: options.command,
           artifact: options.artifact,
+          // Makefiles build next to their sources unless written for reprokit: copy by default.
+          inTree: options.inTree ?? /^g?make$/.test(basename(options.command[0])),
           toolchainPackage: options.toolchainPackage ? new RegExp(options.toolchainPackage) : undefined,
         });
       } else {

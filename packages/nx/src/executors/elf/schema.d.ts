@@ -50,15 +50,19 @@ export interface ElfExecutorSchema {
    */
   sourceDateEpoch?: number;
   /**
-   * Container mode: a build command other than cargo (e.g. ["make", "OUT=/out"]), run in /src (read-only) with /out writable. Requires `artifact`.
+   * Container mode: a build command other than cargo (e.g. ["make"]), run in /src (the project: read-only, or a writable copy with `inTree`) with /out writable. Requires `artifact`.
    *
    * @minItems 1
    */
   command?: string[];
   /**
-   * With `command`: the path below /out the command leaves the binary at.
+   * With `command`: where the command leaves the binary: a path below /out (e.g. hello), or below /src for an in-tree build (e.g. /src/hello).
    */
   artifact?: string;
+  /**
+   * With `command`: run it in a writable copy of the project at /src (the files git would check out, sorted, every mtime SOURCE_DATE_EPOCH, modes 0644/0755, owned by the build user), so a makefile that writes next to its sources works unchanged. Default: true when the command is make, false otherwise (the project read-only).
+   */
+  inTree?: boolean;
   /**
    * With `command`: a regular expression for the environment lock's package recorded as the toolchain (e.g. ^gcc-[0-9]+$).
    */

@@ -33,4 +33,12 @@ export interface LockedPackage {
   filename: string;
   size: number;
   sha256: string;
+  /**
+   * The .deb's sha1: how snapshot.debian.org addresses files. Recorded with the snapshot URL.
+   */
+  sha1?: string;
+  /**
+   * A URL of this exact file that stays valid after Debian's archive drops the version: its snapshot.debian.org archive URL (from snapshot's mr/file/<sha1>/info API at lock time), or snapshot's content-addressed file/<sha1> URL when the API could not be asked. Where to fetch, not what: the sha256 decides, and the image does not depend on it.
+   */
+  snapshot?: string;
 }

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
 import type { BuildEnvSpec } from './build-env-spec-types';
+import { fetchLockedDebs, type DebSources } from './deb-cache';
+import { recordSources } from './deb-sources';
 import { UserError } from './errors';
 import { readJsonFile, writeFileAtomic } from './json-file';
 import { schemaChecker } from './json-schema';
@@ -84,38 +86,72 @@ function describePackages(wanted: { name: string; version: string; arch: string 
 
 /** The lock as committed: keys in schema order, packages sorted by name. */
 export function serializeBuildEnvLock(lock: BuildEnvLock): string {
+  return JSON.stringify(orderedLock(lock, true), null, 2) + '\n';
+}
+
+/**
+ * The lock as the image carries it (/etc/reprokit/env.lock.json): what decides the image's
+ * content, without the image ID (it cannot contain itself) and without where the .debs can be
+ * fetched from (sha1, snapshot URL). Those say where, not what: the sha256 already fixes every
+ * byte, so recording a new source (snapshot's URL once it can be asked, a move to another mirror)
+ * must not give another image, and every pin stays valid.
+ */
+export function imageLockText(lock: BuildEnvLock): string {
+  const { imageId: _id, ...content } = orderedLock(lock, false);
+  return JSON.stringify(content, null, 2) + '\n';
+}
+
+function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
   const sorted = (record: Record<string, string>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
-  const ordered: BuildEnvLock = {
+  return {
     lockVersion: 1,
     name: lock.name,
     architecture: lock.architecture,
     packages: [...lock.packages]
       .sort((a, b) => compareStrings(a.name, b.name))
-      .map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, filename: p.filename, size: p.size, sha256: p.sha256 })),
+      .map((p) => ({
+        name: p.name,
+        version: p.version,
+        architecture: p.architecture,
+        filename: p.filename,
+        size: p.size,
+        sha256: p.sha256,
+        ...(withSources && p.sha1 ? { sha1: p.sha1 } : {}),
+        ...(withSources && p.snapshot ? { snapshot: p.snapshot } : {}),
+      })),
     links: sorted(lock.links),
     env: sorted(lock.env),
     user: lock.user,
     ...(lock.imageId ? { imageId: lock.imageId } : {}),
   };
-  return JSON.stringify(ordered, null, 2) + '\n';
 }
 
-/** `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it. */
-export async function lockBuildEnv(specPath: string, emptyStatusDir: string): Promise<{ lockPath: string; lock: BuildEnvLock }> {
+/**
+ * `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it. Every .deb of the
+ * closure is then fetched and verified (into the .deb cache the build uses anyway) to record its
+ * sha1 and lasting snapshot URL: apt's index has no sha1, and snapshot addresses files by it.
+ */
+export async function lockBuildEnv(
+  specPath: string,
+  emptyStatusDir: string,
+  options: { snapshot?: string; cacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
+): Promise<{ lockPath: string; lock: BuildEnvLock }> {
   const spec = await readBuildEnvSpec(specPath);
   const emptyStatus = join(emptyStatusDir, 'empty-dpkg-status');
   writeFileAtomic(emptyStatus, '');
   const architecture = run('dpkg', ['--print-architecture']).stdout.trim() as BuildEnvLock['architecture'];
+  const lockPath = join(dirname(resolve(specPath)), ENV_LOCK_FILE);
+  const packages = describePackages(resolveClosure(spec, specPath, emptyStatus));
+  const debs = await fetchLockedDebs(packages, lockPath, options.cacheDir, options.log, options.sources);
   const lock: BuildEnvLock = {
     lockVersion: 1,
     name: spec.name,
     architecture,
-    packages: describePackages(resolveClosure(spec, specPath, emptyStatus)),
+    packages: await recordSources(packages, debs, { snapshot: options.snapshot ?? options.sources?.snapshot, log: options.log }),
     links: spec.links ?? {},
     env: spec.env ?? {},
     user: spec.user ?? DEFAULT_BUILD_USER,
   };
-  const lockPath = join(dirname(resolve(specPath)), ENV_LOCK_FILE);
   writeFileAtomic(lockPath, serializeBuildEnvLock(lock));
   return { lockPath, lock };
 }

@@ -6,7 +6,9 @@ import { ATTEST_USAGE, attestCommand, keygenCommand, verifyAttestationCommand } 
 import { rebuildCommand, runThreshold, takeThresholdOptions, THRESHOLD_USAGE, verifyThresholdCommand } from './attest/threshold-cli';
 import { renderArchVerify, verifyArchPackage } from './arch/verify-package';
 import { lockBuildEnv } from './build-env';
+import { debSources, DEB_SOURCE_OPTIONS } from './deb-source-options';
 import { buildEnv } from './env-build';
+import { fetchEnv } from './env-fetch';
 import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
 import { reportCommand } from './report/report-cli';
@@ -23,11 +25,16 @@ commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
   verify MANIFEST [--json]                        compare the artifacts on disk with a repro-manifest.json
   reproduce MANIFEST [--record-command CMD]       verify, then print the paper trail a reviewer writes down
-  env lock SPEC                                   resolve env.json's Debian packages into env.lock.json beside it
-  env build LOCK [--record] [--reuse] [--push REPO]
+  env lock SPEC [SOURCES]                         resolve env.json's Debian packages into env.lock.json beside it,
+                                                  with each .deb's sha1 and snapshot.debian.org URL
+  env build LOCK [--record] [--reuse] [--push REPO] [SOURCES]
                                                   build the locked environment's image and load it into docker;
-                                                  --record writes its image ID into the lock, --reuse skips the
-                                                  build when docker has it, --push e.g. 127.0.0.1:5000/reprokit/NAME
+                                                  --record writes its image ID (and snapshot URLs) into the lock,
+                                                  --reuse skips the build when docker has it, --push e.g.
+                                                  127.0.0.1:5000/reprokit/NAME
+  env fetch LOCK --to DIR [SOURCES]               copy the lock's verified .debs into DIR with a SHA256SUMS
+    SOURCES, tried after the .deb cache and apt:  --debs DIR (first), --snapshot URL (a snapshot.debian.org
+                                                  mirror), --mirror URL… (file:///dir or http(s)://, last)
   arch verify PKGFILE [--manifest M] [--env-lock L] [--json]
                                                   rebuild a pacman package from its .BUILDINFO in the image its
                                                   manifest records; print REPRODUCIBLE or what differs
@@ -82,25 +89,33 @@ async function envCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
   if (action === 'lock') {
-    const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: rest, options: { ...DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env lock: name exactly one SPEC (an env.json)');
-    const { lockPath, lock } = await lockBuildEnv(positionals[0], tmpdir());
+    const { lockPath, lock } = await lockBuildEnv(positionals[0], tmpdir(), { sources: debSources(values), log });
     process.stdout.write(`locked ${lock.packages.length} packages into ${lockPath}\n`);
     return 0;
   }
   if (action === 'build') {
     const { values, positionals } = parseArgs({
       args: rest,
-      options: { record: { type: 'boolean', default: false }, reuse: { type: 'boolean', default: false }, push: { type: 'string' } },
+      options: { record: { type: 'boolean', default: false }, reuse: { type: 'boolean', default: false }, push: { type: 'string' }, ...DEB_SOURCE_OPTIONS },
       allowPositionals: true,
     });
     if (positionals.length !== 1) throw new UsageError('env build: name exactly one LOCK (an env.lock.json)');
-    const result = await buildEnv(positionals[0], { record: values.record, reuse: values.reuse, push: values.push, log });
+    const result = await buildEnv(positionals[0], { record: values.record, reuse: values.reuse, push: values.push, sources: debSources(values), log });
     process.stdout.write(`${result.ref}${result.reused ? ' (already in docker)' : ''}\n`);
     if (result.pushed) process.stdout.write(`${result.pushed}\n`);
     return 0;
   }
-  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock or build)`);
+  if (action === 'fetch') {
+    const { values, positionals } = parseArgs({ args: rest, options: { to: { type: 'string' }, ...DEB_SOURCE_OPTIONS }, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('env fetch: name exactly one LOCK (an env.lock.json)');
+    if (!values.to) throw new UsageError('env fetch: --to DIR is required (where the .debs go)');
+    const { files } = await fetchEnv(positionals[0], values.to, { sources: debSources(values), log });
+    process.stdout.write(`${files} packages in ${values.to} (check with: cd ${values.to} && sha256sum -c SHA256SUMS)\n`);
+    return 0;
+  }
+  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build or fetch)`);
 }
 
 async function archCommand(args: string[]): Promise<number> {

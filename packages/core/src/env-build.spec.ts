@@ -28,7 +28,7 @@ describe('reprokit env build', () => {
     const imagesBefore = (await docker.listImages()).length;
     await assert.rejects(buildEnv(altered, {}, docker), {
       name: 'UserError',
-      message: `${altered}: dash ${victim.version}: sha256 is ${original} but the lock says ${victim.sha256}: refusing to build`,
+      message: `${altered}: dash ${victim.version}: apt's dash_${victim.version}_${victim.architecture}.deb has sha256 ${original} but the lock says ${victim.sha256}: refusing to build`,
     });
     assert.equal((await docker.listImages()).length, imagesBefore);
   });

@@ -3,6 +3,8 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readBuildEnvLock, serializeBuildEnvLock } from './build-env';
 import { connectDocker, loadDockerArchive, pushImage } from './docker';
+import type { DebSources } from './deb-cache';
+import { recordSources } from './deb-sources';
 import { buildEnvImage } from './env-image';
 import { UserError } from './errors';
 import { writeFileAtomic } from './json-file';
@@ -15,6 +17,8 @@ export interface EnvBuildOptions {
   /** Reuse the image if docker already has the lock's image ID. */
   reuse?: boolean;
   cacheDir?: string;
+  /** Where to find .debs the cache lacks besides apt: `--debs DIR`, the snapshot service, `--mirror URL`. */
+  sources?: DebSources;
   log?: (line: string) => void;
 }
 
@@ -40,7 +44,7 @@ export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, 
     const present = await docker.getImage(lock.imageId).inspect().then(() => true, () => false);
     if (present) return finish({ imageId: lock.imageId, ref: refOf(lock.imageId), reused: true });
   }
-  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, log });
+  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, sources: options.sources, log });
   try {
     if (lock.imageId && lock.imageId !== built.imageId && !options.record) {
       throw new UserError(
@@ -54,9 +58,15 @@ export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, 
   } finally {
     rmSync(built.archive, { force: true });
   }
-  if (options.record && lock.imageId !== built.imageId) {
-    writeFileAtomic(lockPath, serializeBuildEnvLock({ ...lock, imageId: built.imageId }));
-    log(`recorded ${built.imageId} in ${lockPath}`);
+  if (options.record) {
+    // The image ID, and where each .deb can be fetched once apt no longer has it (derived from the
+    // verified files; not part of the image, see imageLockText).
+    const packages = await recordSources(lock.packages, built.debs, { snapshot: options.sources?.snapshot, log });
+    const recorded = serializeBuildEnvLock({ ...lock, packages, imageId: built.imageId });
+    if (recorded !== serializeBuildEnvLock(lock)) {
+      writeFileAtomic(lockPath, recorded);
+      log(`recorded ${built.imageId} and the packages' snapshot URLs in ${lockPath}`);
+    }
   }
   return finish({ imageId: built.imageId, ref: refOf(built.imageId), reused: false });
 

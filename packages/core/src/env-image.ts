@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { serializeBuildEnvLock, type BuildEnvLock } from './build-env';
-import { fetchLockedDebs, defaultDebCacheDir } from './deb-cache';
+import { imageLockText, type BuildEnvLock } from './build-env';
+import { fetchLockedDebs, defaultDebCacheDir, type DebSources } from './deb-cache';
 import { UserError } from './errors';
 import { formatBytes, logProgress, type Progress } from './progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
@@ -51,8 +51,7 @@ function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: str
   mkdirSync(join(root, 'home/build'));
   chownSync(join(root, 'home/build'), uid, gid);
   chmodSync(join(root, 'tmp'), 0o1777);
-  const { imageId: _ignored, ...withoutId } = lock;
-  writeFileSync(join(root, 'etc/reprokit/env.lock.json'), serializeBuildEnvLock(withoutId));
+  writeFileSync(join(root, 'etc/reprokit/env.lock.json'), imageLockText(lock));
 }
 
 export interface BuiltEnvImage {
@@ -67,9 +66,14 @@ export interface BuiltEnvImage {
  * Builds the image of a locked environment: verified .debs, a root filesystem, one deterministic
  * layer, a fixed config, and a docker-archive to load. The same lock gives the same image ID.
  */
-export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDir: string, options: { cacheDir?: string; log?: (line: string) => void } = {}): Promise<BuiltEnvImage> {
+export async function buildEnvImage(
+  lock: BuildEnvLock,
+  lockPath: string,
+  workDir: string,
+  options: { cacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
+): Promise<BuiltEnvImage & { debs: Map<string, string> }> {
   const log = options.log ?? (() => {});
-  const debs = await fetchLockedDebs(lock.packages, lockPath, options.cacheDir ?? defaultDebCacheDir(), log);
+  const debs = await fetchLockedDebs(lock.packages, lockPath, options.cacheDir ?? defaultDebCacheDir(), log, options.sources);
   const scratch = mkdtempSync(join(workDir, 'reprokit-env-'));
   const root = join(scratch, 'rootfs');
   mkdirSync(root);
@@ -94,7 +98,7 @@ export async function buildEnvImage(lock: BuildEnvLock, lockPath: string, workDi
     // Unique per build: parallel targets (elf and oci of one project) may both build a missing image.
     const archive = join(workDir, `reprokit-env-${lock.name}-${imageId.slice(7, 19)}-${process.pid}-${randomBytes(4).toString('hex')}.tar`);
     writeDockerArchive(archive, config, [{ path: layerPath, diffId, size: layer.size }], `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
-    return { imageId, diffId, archive, layerSize: layer.size };
+    return { imageId, diffId, archive, layerSize: layer.size, debs };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

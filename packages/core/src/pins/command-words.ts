@@ -17,8 +17,15 @@ const WRAPPERS: Record<string, Set<string>> = {
   timeout: new Set(['-s', '-k', '--signal', '--kill-after']),
 };
 
-/** The words from the command name on: assignments, keywords and wrappers (sudo, env…) dropped. */
+/**
+ * The words from the command name on: assignments, keywords and wrappers (sudo, env…) dropped. Every
+ * rule asks for them, so they are kept on the command (a WeakMap cache cost more in GC than it saved).
+ */
 export function commandWords(command: SimpleCommand): Word[] {
+  return (command.commandWords ??= stripPrefixes(command));
+}
+
+function stripPrefixes(command: SimpleCommand): Word[] {
   const words = command.words;
   let i = 0;
   for (;;) {

@@ -34,6 +34,8 @@ export interface SimpleCommand {
   words: Word[];
   /** Where the command's input and output go (`curl … > install.sh`). */
   redirects?: Redirect[];
+  /** Cache of commandWords(): the words from the command name on. */
+  commandWords?: Word[];
 }
 
 /** Commands joined by `|`; a lone command is a pipeline of one. */

@@ -151,6 +151,10 @@ describe('keygen, attest, verify-attestation', () => {
     assert.equal(fromEnv.status, 2);
     assertOneLine(fromEnv.stderr, /^reprokit: \$REPROKIT_SIGNING_KEY: not a private key/);
     assert.ok(!fromEnv.stderr.includes(garbageKey));
+    run(dir, 'mkfifo', ['fifo.key']);
+    const fifo = reprokit(dir, ['attest', statement, '--key', 'fifo.key']);
+    assert.equal(fifo.status, 2);
+    assertOneLine(fifo.stderr, /^reprokit: fifo\.key: not a regular file, expected a key file$/);
     const notStatement = join(dir, 'not-statement.json');
     writeFileSync(notStatement, '{"hello": 1}\n');
     reprokit(dir, ['keygen', 'k']);

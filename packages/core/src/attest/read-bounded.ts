@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { describeFsError, UserError } from '../errors';
 
 /**
@@ -8,7 +8,8 @@ import { describeFsError, UserError } from '../errors';
 export function readBoundedFile(path: string, max: number, what: string): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw describeFsError(error, path);
   }

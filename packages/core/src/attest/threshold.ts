@@ -96,8 +96,8 @@ export async function verifyThreshold(input: { manifestPath: string; attestation
     if (vsa.verificationResult === 'PASSED') {
       for (const builder of signers) passed.get(artifact.path)!.add(builder);
     } else {
-      const rebuilt = (attestation.statement.subject[0].annotations as { rebuiltSha256?: string } | undefined)?.rebuiltSha256;
-      const what = `${String(vsa.verificationResult)}${rebuilt ? `: rebuilt sha256:${rebuilt}` : ''}`;
+      const annotations = attestation.statement.subject[0].annotations as { rebuiltSha256?: string; missing?: boolean } | undefined;
+      const what = `${String(vsa.verificationResult)}${annotations?.rebuiltSha256 ? `: rebuilt sha256:${annotations.rebuiltSha256}` : annotations?.missing ? ': rebuilt nothing' : ''}`;
       for (const builder of signers) disagreements.push({ builder, artifact: artifact.path, what });
     }
   }
@@ -127,8 +127,12 @@ export function renderThreshold(result: ThresholdResult): { stdout: string; stde
     const who = artifact.passedBy.length ? ` (${artifact.passedBy.join(', ')})` : '';
     out.push(`${verdict} ${artifact.path} sha256:${artifact.sha256}: ${artifact.passedBy.length} of ${result.trustedBuilders.length} trusted builders PASSED, threshold ${result.threshold}${who}`);
   }
+  // Per builder, in the manifest's order of artifacts (not the order the files were read in).
+  const order = (d: Disagreement) => result.artifacts.findIndex((artifact) => artifact.path === d.artifact);
   const byBuilder = new Map<string, Disagreement[]>();
-  for (const disagreement of result.disagreements) byBuilder.set(disagreement.builder, [...(byBuilder.get(disagreement.builder) ?? []), disagreement]);
+  for (const disagreement of [...result.disagreements].sort((x, y) => order(x) - order(y))) {
+    byBuilder.set(disagreement.builder, [...(byBuilder.get(disagreement.builder) ?? []), disagreement]);
+  }
   const err: string[] = [];
   if (byBuilder.size) {
     const lines = [...byBuilder].sort(([a], [b]) => (a < b ? -1 : 1)).map(([builder, list]) => `  ${builder}: ${list.map((d) => `${d.artifact} ${d.what}`).join('; ')}`);

@@ -263,8 +263,10 @@ export class DownloadScope {
         }
       }
       const download = downloadOf(command);
-      if (download && download.output !== '-' && !isPinnedDownload(download)) {
-        this.fetched.set(normalizePath(download.output), { tool: download.tool, position: download.word.position });
+      if (download && download.output !== '-') {
+        // A pinned download over the same path replaces what an earlier one fetched.
+        if (isPinnedDownload(download)) this.fetched.delete(normalizePath(download.output));
+        else this.fetched.set(normalizePath(download.output), { tool: download.tool, position: download.word.position });
       }
       if ((name === 'echo' || name === 'printf') && stdoutRedirect(command)) {
         const target = normalizePath(stdoutRedirect(command)!);

@@ -55,6 +55,7 @@ const DOWNLOAD_THEN_RUN: Case[] = [
   ['sha256sum without -c checks nothing', { 'a.sh': 'curl -o i.sh https://example.com/i.sh\nsha256sum i.sh\nsh i.sh\n' }, ['a.sh:3:4 download-then-run']],
   ['run before it is fetched', { 'a.sh': 'sh i.sh\ncurl -o i.sh https://example.com/i.sh\n' }, []],
   ['a URL at a full commit', { 'a.sh': `curl -o i.sh https://raw.githubusercontent.com/o/r/${COMMIT}/i.sh\nsh i.sh\n` }, []],
+  ['a pinned download over an unpinned one', { 'a.sh': `curl -o i.sh https://example.com/i.sh\ncurl -o i.sh https://raw.githubusercontent.com/o/r/${COMMIT}/i.sh\nsh i.sh\n` }, []],
   ['inside bash -c', { 'a.sh': 'bash -c "curl -fsSL -o /tmp/i.sh https://example.com/i.sh && bash /tmp/i.sh"\n' }, ['a.sh:1:67 download-then-run']],
   ['fetched outside, run inside sudo bash -c', { 'a.sh': "curl -o k.sh https://example.com/k.sh\nsudo -E bash -c 'sh k.sh'\n" }, ['a.sh:2:21 download-then-run']],
   ['inside su -c', { 'a.sh': 'su -c "wget -O /tmp/a.sh https://example.com/a.sh; sh /tmp/a.sh" root\n' }, ['a.sh:1:55 download-then-run']],

@@ -102,7 +102,17 @@ export interface ContainerRun {
   readOnlyRootfs?: boolean;
   /** Called on the created container before it starts (e.g. to copy files in). */
   beforeStart?: (container: Docker.Container) => Promise<void>;
+  /**
+   * A Dockerfile RUN whose stage is root (no USER, or USER root): allowed, with only the
+   * capabilities that act on the container's own files (ROOT_FILE_CAPABILITIES).
+   */
+  allowRoot?: boolean;
+  /** tmpfs mounts besides /tmp: container path → mount options. */
+  tmpfs?: Record<string, string>;
 }
+
+/** What root may do in a Dockerfile RUN: own, chmod and write the container's files; nothing else (no network, no mknod, no setuid). */
+export const ROOT_FILE_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'];
 
 /**
  * Runs a command in a fresh container with no network, streaming its output live behind a prefix.
@@ -110,7 +120,8 @@ export interface ContainerRun {
  * code and the last lines.
  */
 export async function runInContainer<T = void>(docker: Docker, run: ContainerRun, afterSuccess?: (container: Docker.Container) => Promise<T>): Promise<T | undefined> {
-  if (/^0(:|$)/.test(run.user) || run.user.startsWith('root')) throw new UserError(`refusing to build as root (user ${run.user})`);
+  const root = run.user === '' || /^0(:|$)/.test(run.user) || run.user.startsWith('root');
+  if (root && !run.allowRoot) throw new UserError(`refusing to build as root (user ${run.user})`);
   const log = new BuildLog(run.logPrefix, run.log);
   const container = await docker.createContainer({
     Image: run.image,
@@ -124,8 +135,9 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
       NetworkMode: 'none',
       Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
       ReadonlyRootfs: run.readOnlyRootfs ?? true,
-      Tmpfs: { '/tmp': 'rw,exec,mode=1777' },
+      Tmpfs: { '/tmp': 'rw,exec,mode=1777', ...run.tmpfs },
       CapDrop: ['ALL'],
+      CapAdd: root ? ROOT_FILE_CAPABILITIES : [],
       SecurityOpt: ['no-new-privileges'],
     },
   });

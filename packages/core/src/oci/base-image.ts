@@ -8,15 +8,16 @@ import { hashFile } from '../hash';
 import { parseJson } from '../json-file';
 import { sha256Digest } from '../oci-config';
 import type { ImageConfig, LayerFile } from './image-files';
-import { extractTar, listTar } from './tar-import';
+import { FsView } from './stage-files';
+import { extractTar } from './tar-import';
 
 /** A pinned image's layers and config, each checked against its digest. */
 export interface BaseImage {
   imageId: string;
   config: ImageConfig;
   layers: LayerFile[];
-  /** Every path the layers hold (no leading `/`), to know which directories exist already. */
-  paths: Set<string>;
+  /** The filesystem the layers make (what exists, what is a directory or a symlink). */
+  view: FsView;
 }
 
 /** Exports an image from docker (`docker save`) and imports it with every digest checked. */
@@ -57,14 +58,14 @@ export async function importDockerArchive(archive: string, imageId: string, extr
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== entry.Layers.length) throw new UserError(`${archive}: the config lists ${diffIds.length} layers, the archive ${entry.Layers.length}`);
   const layers: LayerFile[] = [];
-  const paths = new Set<string>();
+  const view = new FsView();
   for (const [i, name] of entry.Layers.entries()) {
     const path = join(extractDir, name);
     const { size, digests } = await hashFile(path, ['sha256']);
     const diffId = `sha256:${digests.sha256}`;
     if (diffId !== diffIds[i]) throw new UserError(`${archive}: layer ${name} hashes to ${diffId}, not ${diffIds[i]} as the config says: refusing the base image`);
-    for (const entryName of listTar(path, `${archive}: layer ${name}`)) paths.add(entryName);
+    view.applyTar(path, `${archive}: layer ${name}`);
     layers.push({ path, diffId, size });
   }
-  return { imageId, config, layers, paths };
+  return { imageId, config, layers, view };
 }

@@ -5,6 +5,7 @@ import { compareStrings } from '../manifest';
 import { globToRegExp } from '../pins/glob';
 import { imagePath, type LayerEntry } from './layer';
 import type { Owner } from './dockerfile';
+import { componentRegExp, hasWildcard } from './wildcard';
 
 interface IgnoreRule {
   pattern: RegExp;
@@ -41,6 +42,37 @@ export class BuildContext {
       for (const rule of this.rules) if (rule.pattern.test(prefix)) ignored = !rule.negated;
     }
     return ignored;
+  }
+
+  /**
+   * The context paths a COPY source names: itself, or what its wildcards match (component by
+   * component, as docker build matches them), sorted, never what .dockerignore excludes.
+   */
+  match(source: string, where: string): string[] {
+    const relativeSource = posix.normalize(source).replace(/^\/+|\/+$/g, '') || '.';
+    if (!hasWildcard(relativeSource)) return [relativeSource];
+    if (relativeSource === '..' || relativeSource.startsWith('../')) throw new UserError(`${where}: COPY ${source}: outside the build context ${this.dir}`);
+    let found = [''];
+    for (const part of relativeSource.split('/')) {
+      const next: string[] = [];
+      for (const base of found) {
+        const dir = join(this.dir, base);
+        if (!hasWildcard(part)) {
+          const path = base ? `${base}/${part}` : part;
+          if (existsSync(join(this.dir, path)) && !this.isIgnored(path)) next.push(path);
+          continue;
+        }
+        if (!existsSync(dir) || !lstatSync(dir).isDirectory()) continue;
+        const pattern = componentRegExp(part);
+        for (const name of readdirSync(dir).sort(compareStrings)) {
+          const path = base ? `${base}/${name}` : name;
+          if (pattern.test(name) && !this.isIgnored(path)) next.push(path);
+        }
+      }
+      found = next;
+    }
+    if (found.length === 0) throw new UserError(`${where}: COPY ${source}: no file of the build context ${this.dir} matches`);
+    return found;
   }
 
   /**

@@ -43,6 +43,23 @@ export function splitWords(text: string, vars: ReadonlyMap<string, string>): Wor
   return words;
 }
 
+/**
+ * `$NAME` references in free text (a COPY heredoc whose delimiter is not quoted) expanded, nothing
+ * else changed except `\$`, which stays a literal `$`.
+ */
+export function expandText(text: string, vars: ReadonlyMap<string, string>): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && text[i + 1] === '$') out += text[++i];
+    else if (text[i] === '$') {
+      const { replacement, length } = expandAt(text, i, vars);
+      out += replacement;
+      i += length - 1;
+    } else out += text[i];
+  }
+  return out;
+}
+
 /** Expands the variable reference at `text[at]` (a `$`); a lone `$` stays as it is. */
 function expandAt(text: string, at: number, vars: ReadonlyMap<string, string>): { replacement: string; length: number } {
   const rest = text.slice(at);

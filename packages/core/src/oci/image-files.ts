@@ -2,6 +2,7 @@ import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rm
 import { dirname, join } from 'node:path';
 import { sha256Digest } from '../oci-config';
 import { TarWriter } from '../tar-writer';
+import type { Healthcheck } from './dockerfile-healthcheck';
 
 /**
  * How reprokit stores an image, and why its digests are the same on every machine:
@@ -40,6 +41,13 @@ export interface RuntimeConfig {
   Cmd?: string[];
   WorkingDir?: string;
   Labels?: Record<string, string>;
+  Healthcheck?: Healthcheck;
+  Volumes?: Record<string, Record<string, never>>;
+  StopSignal?: string;
+  /** Docker's extension: the shell of RUN, CMD and ENTRYPOINT shell forms (`SHELL`). */
+  Shell?: string[];
+  /** Read from base images only, to refuse them: reprokit never writes ONBUILD triggers. */
+  OnBuild?: string[] | null;
 }
 
 export interface ImageConfig {
@@ -67,6 +75,11 @@ export function imageConfigJson(config: ImageConfig): Buffer {
       Cmd: runtime.Cmd,
       WorkingDir: runtime.WorkingDir,
       Labels: runtime.Labels && Object.fromEntries(Object.entries(runtime.Labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      // Absent unless the Dockerfile (or the base) sets them, so images without them keep their IDs.
+      Healthcheck: runtime.Healthcheck && dropUndefined({ ...runtime.Healthcheck }),
+      Volumes: runtime.Volumes && Object.fromEntries(Object.keys(runtime.Volumes).sort().map((volume) => [volume, {}])),
+      StopSignal: runtime.StopSignal,
+      Shell: runtime.Shell,
     }),
     created: config.created,
     history: config.history.map((entry) => dropUndefined({ created: entry.created, created_by: entry.created_by, empty_layer: entry.empty_layer })),

@@ -10,7 +10,7 @@ export type LayerEntry = {
   mode: number;
   uid: number;
   gid: number;
-} & ({ type: 'directory' } | { type: 'file'; path: string; size: number } | { type: 'symlink'; target: string });
+} & ({ type: 'directory' } | { type: 'file'; path: string; size: number } | { type: 'symlink'; target: string } | { type: 'whiteout' });
 
 /** Orders by path components, so that every directory comes right before what it holds. */
 function compareImagePaths(a: string, b: string): number {
@@ -48,6 +48,8 @@ export function writeLayer(entries: LayerEntry[], outPath: string, mtime: number
       const meta = { mode: entry.mode, uid: entry.uid, gid: entry.gid };
       if (entry.type === 'directory') tar.directory(name, meta);
       else if (entry.type === 'symlink') tar.symlink(name, entry.target, meta);
+      // An OCI whiteout: an empty file `.wh.NAME` beside what a RUN deleted (mode 0, root, as docker writes them).
+      else if (entry.type === 'whiteout') tar.buffer(name, Buffer.alloc(0), { mode: 0, uid: 0, gid: 0 });
       else tar.file(name, entry.path, entry.size, meta);
     }
     const { size, sha256 } = tar.finish();

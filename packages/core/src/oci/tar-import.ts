@@ -38,10 +38,3 @@ export function extractTar(archive: string, dir: string, what: string): LayerEnt
   }
   return entries;
 }
-
-/** The names an archive holds, each checked like `extractTar` does, without extracting anything. */
-export function listTar(archive: string, what: string): string[] {
-  const names: string[] = [];
-  for (const entry of tarEntries(archive, what, { safe: true })) names.push(entry.path);
-  return names;
-}

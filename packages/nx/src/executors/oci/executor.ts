@@ -17,6 +17,7 @@ export default async function ociExecutor(options: OciExecutorSchema, context: E
       dockerfile: resolve(project.dir, options.dockerfile ?? 'Dockerfile'),
       context: resolve(project.dir, options.context ?? '.'),
       buildArgs: options.buildArgs,
+      keepTemporaryFiles: options.keepTemporaryFiles,
       sourceDateEpoch,
       workDir: join(project.dir, 'target', 'reprokit-oci'),
       envLocks,

@@ -1,7 +1,7 @@
 // Generated from packages/nx/src/executors/oci/schema.json by tools/gen-schema-types.mjs. Do not edit: change the schema, then run `npm run gen-types`.
 
 /**
- * Builds the project's Dockerfile into a bit-for-bit reproducible OCI image with reprokit's own image writer: base images pinned by digest and checked, layers sorted with fixed mtimes and owners, RUN in build stages without network. Writes an OCI image layout and a docker-archive, loads it into docker and checks the image ID.
+ * Builds the project's Dockerfile into a bit-for-bit reproducible OCI image with reprokit's own image writer: base images pinned by digest and checked, layers sorted with fixed mtimes and owners, RUN without network (in the final stage as one normalized layer). Writes an OCI image layout and a docker-archive, loads it into docker and checks the image ID.
  */
 export interface OciExecutorSchema {
   /**
@@ -38,6 +38,10 @@ export interface OciExecutorSchema {
    * Environment locks (relative to the workspace) that build a FROM image docker does not have, matched by image ID.
    */
   envLocks?: string[];
+  /**
+   * Keep what a RUN in the final stage leaves in /tmp, /var/tmp and package manager caches and logs (dropped from its layer by default).
+   */
+  keepTemporaryFiles?: boolean;
   /**
    * Directory, relative to the project, that receives the artifacts (the manifest's outputDir).
    */

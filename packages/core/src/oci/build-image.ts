@@ -4,7 +4,7 @@ import { join, posix, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { findEnvLockForImage } from '../build-env';
 import { prepareBuilder } from '../container-build';
-import { parsePinnedImageRef, runInContainer } from '../docker';
+import { loadDockerArchive, parsePinnedImageRef, runInContainer } from '../docker';
 import { UserError } from '../errors';
 import { isoDate, sha256Digest } from '../oci-config';
 import { archiveKind, downloadChecked, downloadName, gunzipFile } from './add-sources';
@@ -12,7 +12,7 @@ import { exportBaseImage } from './base-image';
 import { BuildContext } from './build-context';
 import { DEFAULT_SHELL, planDockerfile, type CopySource, type ImageSource, type Owner, type Stage, type StageInstruction } from './dockerfile';
 import type { RunMount } from './dockerfile-mount';
-import { imageConfigJson, type HistoryEntry, type ImageConfig, type LayerFile, type RuntimeConfig } from './image-files';
+import { imageConfigJson, writeDockerArchive, type HistoryEntry, type ImageConfig, type LayerFile, type RuntimeConfig } from './image-files';
 import { imagePath, writeLayer, type LayerEntry } from './layer';
 import { runChanges } from './run-changes';
 import { FsView, resolveInStage, statInContainer, type FileNode } from './stage-files';
@@ -309,11 +309,17 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
   /** A RUN: in a container of the stage; in a stage whose layers ship, its changes become one normalized layer. */
   async function run(state: StageState, instruction: Extract<StageInstruction, { op: 'RUN' }>, needsLayers: boolean, fail: (message: string) => never): Promise<void> {
     const runtime = state.config.config;
-    if (!state.fsImage) fail('RUN needs an image to run in, not scratch');
+    if (!state.fsImage) state.fsImage = await loadStageImage(state);
     const user = runtime.User ?? '';
     const env = Object.fromEntries((runtime.Env ?? []).map((item) => item.split(/=(.*)/s).slice(0, 2) as [string, string]));
-    // umask 022 whatever the image's default, so that modes do not depend on it.
-    const argv = instruction.defaultShell ? [...DEFAULT_SHELL, `umask 022\n${instruction.argv.at(-1)}`] : [...DEFAULT_SHELL, 'umask 022 && exec "$@"', 'sh', ...instruction.argv];
+    // umask 022 whatever the image's default, so that modes do not depend on it; a stage without a shell runs the program as it is.
+    const stat = statOf(state);
+    const hasShell = (await stat(await resolveInStage('bin/sh', stat)))?.type === 'file';
+    const argv = instruction.defaultShell
+      ? [...DEFAULT_SHELL, `umask 022\n${instruction.argv.at(-1)}`]
+      : hasShell
+        ? [...DEFAULT_SHELL, 'umask 022 && exec "$@"', 'sh', ...instruction.argv]
+        : instruction.argv;
     const mounts: { host: string; container: string; readOnly: boolean }[] = [];
     const tmpfs: Record<string, string> = {};
     for (const mount of instruction.mounts) {
@@ -361,6 +367,18 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
       state.layers!.push(layer);
       state.view?.applyEntries(result!.entries);
     }
+  }
+
+  /** A stage built FROM scratch as a docker image (for a RUN of a program it holds): its layers, loaded. */
+  async function loadStageImage(state: StageState): Promise<string> {
+    const config = imageConfigJson({ ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers!.map((layer) => layer.diffId) } });
+    const archive = scratchPath('stage') + '.tar';
+    const tag = `reprokit-stage/${sha256Digest(config).slice(7, 19)}:${process.pid}`;
+    writeDockerArchive(archive, config, state.layers!, tag);
+    await loadDockerArchive(docker, archive);
+    cleanup.push(() => docker.getImage(tag).remove({ force: true }));
+    state.pending = [];
+    return sha256Digest(config);
   }
 
   /** A host directory for a cache (one per id and build, empty at first) or bind mount (a copy, so writes are thrown away). */

@@ -79,7 +79,7 @@ CMD echo hi
     refused(`FROM scratch\nHEALTHCHECK --interval=5 CMD true\n`, /^Dockerfile:2: HEALTHCHECK: --interval=5: not a duration/);
     refused(`FROM scratch\nSHELL /bin/bash -c\n`, /^Dockerfile:2: SHELL takes the JSON form/);
     refused(`FROM scratch\nCOPY a b /x\n`, /^Dockerfile:2: COPY with several sources needs a destination ending in \//);
-    refused(`FROM scratch\nRUN true\n`, /^Dockerfile:2: RUN needs an image to run in: this stage is built FROM scratch/);
+    refused(`FROM scratch\nRUN true\n`, /^Dockerfile:2: RUN in shell form needs \/bin\/sh, and this stage is built FROM scratch: use the JSON form/);
     refused(`FROM alpine@${PIN}\nRUN --mount=type=secret,id=x,target=/s true\n`, /^Dockerfile:2: RUN --mount=type=secret,id=x,target=\/s: type=secret: a reproducible build cannot depend on secrets/);
     refused(`FROM alpine@${PIN}\nRUN --mount=type=cache true\n`, /^Dockerfile:2: RUN --mount=type=cache: target=… is required/);
     refused(`FROM scratch\nCOPY --from=nope /a /b\n`, /^Dockerfile:2: COPY --from=nope: the image is not pinned/);

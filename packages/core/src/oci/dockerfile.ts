@@ -267,7 +267,6 @@ export function planDockerfile(text: string, file: string, options: PlanOptions 
           break;
         }
         case 'RUN': {
-          if (stageOnScratch[stage.index]) fail(line, 'RUN needs an image to run in: this stage is built FROM scratch');
           // Flags come before the command; their values are expanded, the command is not (the shell does that).
           let command = argsText;
           const mounts: RunMount[] = [];
@@ -289,6 +288,8 @@ export function planDockerfile(text: string, file: string, options: PlanOptions 
           if (!json && command === '') fail(line, 'RUN needs a command');
           const heredocs = heredocsOf(instruction.heredocs, command);
           if (json && heredocs.length > 0) fail(line, 'RUN in JSON form does not take a heredoc');
+          // docker runs a JSON-form RUN in a stage FROM scratch (`RUN ["/jq", "--version"]`); the shell form needs a shell.
+          if (stageOnScratch[stage.index] && (!json || heredocs.length > 0)) fail(line, 'RUN in shell form needs /bin/sh, and this stage is built FROM scratch: use the JSON form to run a program the stage holds');
           const script = heredocs.length > 0 ? runHeredocCommand(command, heredocs) : { script: command, files: [] as Heredoc[] };
           if (script.files.length > 0) {
             add({ op: 'RUN', line, text: shown, argv: script.files.map((doc) => `/dev/pipes/${doc.name}`), defaultShell: false, args: Object.fromEntries(stageArgs), mounts, files: script.files });

@@ -2,6 +2,7 @@
 // Issue 16's measurement: builds each listed public Dockerfile twice with reprokit's image writer and
 // reports whether it builds and whether both builds give the same image ID.
 // Usage: node tools/dockerfile-measurement/measure.mjs MIRRORS_DIR [--packages-offline] > results.json
+//   The build context is the repository root unless the entry names a `context`.
 //   MIRRORS_DIR holds one bare git repository per entry at <owner>+<name>/repo (what `git clone
 //   --mirror` makes). Only FROM is adapted: rust images become the pinned rust-builder, distroless and
 //   static images static-base, every other image the pinned c-builder (gcc, make, sh); scratch and
@@ -26,7 +27,7 @@ const INSTALL_ONLY = /^\s*RUN\s+(\[\s*"apk"|(apt-get|apt|apk)\b)/;
 function adapt(text) {
   const stages = [];
   const network = [];
-  const lines = text.split('\n');
+  const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
   const out = [];
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i];
@@ -115,7 +116,7 @@ for (const entry of list) {
     for (const round of [1, 2]) {
       const built = await buildImageArtifact({
         dockerfile,
-        context: join(context, entry.dockerfile, '..'),
+        context: join(context, entry.context ?? '.'),
         sourceDateEpoch: 1700000000,
         workDir: join(work, `work-${round}`),
         envLocks: ['c-builder', 'rust-builder', 'static-base'].map(lock),

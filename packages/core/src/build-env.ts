@@ -6,6 +6,7 @@ import type { BuildEnvSpec } from './build-env-spec-types';
 import { fetchLockedDebs, type DebSources } from './deb-cache';
 import { recordSources } from './deb-sources';
 import { UserError } from './errors';
+import { checkRelativePath } from './fs/contained-path';
 import { readJsonFile, writeFileAtomic } from './json-file';
 import { schemaChecker } from './json-schema';
 import { compareStrings } from './manifest';
@@ -30,7 +31,10 @@ export async function readBuildEnvSpec(path: string): Promise<BuildEnvSpec> {
 }
 
 export async function readBuildEnvLock(path: string): Promise<BuildEnvLock> {
-  return checkLock(await readJsonFile(path), path);
+  const lock = checkLock(await readJsonFile(path), path);
+  // The links are created as root in the image's root directory: a key like ../../etc/x must not get there.
+  for (const link of Object.keys(lock.links)) checkRelativePath(link, `${path}: $.links[${JSON.stringify(link)}]`);
+  return lock;
 }
 
 function run(command: string, args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -19,7 +19,7 @@ describe('reprokit CLI', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a'), 'a');
     const result = reprokit('hash', join(dir, 'a'), join(dir, 'missing'));
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 2);
     assert.match(result.stdout, /^[0-9a-f]{128}  .*\/a\n$/);
     assertOneLineError(result.stderr, /^reprokit: .*\/missing: no such file or directory$/);
   });

@@ -13,7 +13,7 @@ import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
 import { reportCommand } from './report/report-cli';
 import { reproduceReport } from './reproduce';
-import { isUserError, UserError } from './errors';
+import { describeFsError, isFsError, isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
 import { renderVerifyTable, verifyManifest } from './verify';
 import { REPROKIT_VERSION } from './version';
@@ -48,7 +48,7 @@ ${ATTEST_USAGE}
 ${THRESHOLD_USAGE}
   version                                         print reprokit's version
 
-exit status: 0 ok, 1 a check failed, 2 bad usage or input`;
+exit status: 0 ok, 1 a check failed, 2 bad usage or input (hash: a file it could not read)`;
 
 /** A usage error: exit 2, with the usage text. */
 class UsageError extends UserError {}
@@ -69,12 +69,13 @@ async function hashCommand(args: string[]): Promise<number> {
       process.stdout.write(formatChecksumLine(digests[algo]!, file) + '\n');
     } catch (error) {
       if (!isUserError(error)) throw error;
-      // Like b2sum: report the file, go on with the others, fail at the end.
+      // Like b2sum: report the file, go on with the others, fail at the end (exit 2, an input error,
+      // where b2sum exits 1: reprokit keeps 1 for a check that failed).
       process.stderr.write(`reprokit: ${error.message}\n`);
       failed++;
     }
   }
-  return failed ? 1 : 0;
+  return failed ? 2 : 0;
 }
 
 async function verifyCommand(args: string[]): Promise<number> {
@@ -191,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
         return await verifyAttestationCommand(rest);
       case 'version':
       case '--version':
+        if (rest.length > 0) throw new UsageError(`version: takes no arguments (got ${JSON.stringify(rest[0])})`);
         process.stdout.write(REPROKIT_VERSION + '\n');
         return 0;
       case undefined:
@@ -205,6 +207,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // parseArgs reports unknown or malformed options with a TypeError carrying this code.
     const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    // A filesystem error no reader anticipated (ELOOP, EIO, ENOSPC, ...) is still the input's or the
+    // machine's problem, not reprokit's: one line naming the path, not a stack trace.
+    if (isFsError(error)) error = describeFsError(error, error.path ?? error.syscall ?? 'file');
     if (!isUserError(error) && !argError) throw error;
     process.stderr.write(`reprokit: ${(error as Error).message}\n`);
     if (error instanceof UsageError || argError) process.stderr.write(`run \`reprokit --help\` for usage\n`);

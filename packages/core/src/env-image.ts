@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { imageLockText, type BuildEnvLock } from './build-env';
 import { fetchLockedDebs, defaultDebCacheDir, type DebSources } from './deb-cache';
 import { UserError } from './errors';
+import { resolveInside } from './fs/contained-path';
 import { formatBytes, logProgress, type Progress } from './progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
 import { writeDockerArchive } from './oci/image-files';
@@ -31,7 +32,7 @@ function unpackDeb(deb: string, root: string): void {
  * maintainer scripts: they are what makes installations differ), then the lock's links, a build
  * user, /tmp, and the lock itself at /etc/reprokit/env.lock.json for whoever inspects the image.
  */
-function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: string, progress: Progress): void {
+export function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: string, progress: Progress): void {
   for (const dir of ['usr/bin', 'usr/lib', 'usr/lib64', 'usr/sbin', 'etc/reprokit', 'tmp', 'home']) mkdirSync(join(root, dir), { recursive: true });
   for (const [link, target] of MERGED_USR_LINKS) symlinkSync(target, join(root, link));
   lock.packages.forEach((p, i) => {
@@ -40,8 +41,12 @@ function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: str
   });
   progress.finish();
   for (const [link, target] of Object.entries(lock.links)) {
-    const path = join(root, link);
+    // After unpacking, a directory on the way may be a package's symlink (e.g. to an absolute path
+    // that means the host here): the link's parent must resolve inside the root before and after mkdir.
+    const what = `env lock ${lock.name}: $.links[${JSON.stringify(link)}]`;
+    const path = resolveInside(root, link, what, { allowFinalSymlink: true });
     mkdirSync(dirname(path), { recursive: true });
+    resolveInside(root, link, what, { allowFinalSymlink: true });
     rmSync(path, { force: true });
     symlinkSync(target, path);
   }

@@ -1,38 +1,39 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describeFsError, UserError } from './errors';
+import { readRegularFile } from './fs/regular-file';
+import { findJsonSyntaxError } from './json-syntax-error';
 
-/** Reads and parses a JSON file; a syntax error names the file, line and column. */
+/** What a JSON input (a manifest, a lock, a record) may weigh: far above any real one, far below memory. */
+export const MAX_JSON_BYTES = 64 << 20;
+
+/** Reads and parses a JSON file (a regular file, bounded); a syntax error names the file, line and column. */
 export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw describeFsError(error, path);
-  }
-  return parseJson(text, path);
+  return parseJson(readRegularFile(path, MAX_JSON_BYTES).toString('utf8'), path);
 }
 
+/** Parses JSON; a leading byte order mark is accepted (editors on Windows write one). */
 export function parseJson(text: string, path: string): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = /at position (\d+)/.exec(message);
-    const offset = position ? Number(position[1]) : text.length;
-    const { line, column } = lineAndColumn(text, offset);
-    const reason = message.replace(/\s*in JSON at position \d+.*$/, '').replace(/ of JSON input$/, '');
-    throw new UserError(`${path}:${line}:${column}: invalid JSON: ${reason}`);
+    return JSON.parse(body);
+  } catch {
+    const error = findJsonSyntaxError(body) ?? { offset: body.length, reason: 'not valid JSON' };
+    const { line, column } = lineAndColumn(text, error.offset + text.length - body.length);
+    throw new UserError(`${path}:${line}:${column}: invalid JSON: ${error.reason}`);
   }
 }
 
+/** 1-based line and column (in characters) of a UTF-16 offset; a byte order mark takes no column. */
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
-  return { line, column };
+  let line = 1;
+  let lineStart = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
 }
 
 /** `/artifacts/0/sha256` (a JSON Pointer, as ajv reports it) as `$.artifacts[0].sha256`. */

@@ -65,6 +65,6 @@ describe('readManifest', () => {
   it('names line and column of malformed JSON', async () => {
     const { manifestPath } = await projectWithManifest();
     writeFileSync(manifestPath, readFileSync(manifestPath, 'utf8').replace('"project": "hello",', '"project": "hello"'));
-    await assert.rejects(readManifest(manifestPath), { message: `${manifestPath}:4:3: invalid JSON: Expected ',' or '}' after property value` });
+    await assert.rejects(readManifest(manifestPath), { message: `${manifestPath}:4:3: invalid JSON: unexpected '"', expected ',' or '}'` });
   });
 });

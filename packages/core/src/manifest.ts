@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from './errors';
 import { hashFile } from './hash';
-import { parseJson, writeFileAtomic } from './json-file';
+import { checkRelativePath } from './fs/contained-path';
+import { readRegularFile } from './fs/regular-file';
+import { MAX_JSON_BYTES, parseJson, writeFileAtomic } from './json-file';
 import { schemaChecker, SCHEMA_DIR } from './json-schema';
 import type { Artifact, Environment, OciImage, PaperTrail, ReproManifest } from './manifest-types';
 
@@ -18,7 +19,11 @@ const checkManifestSchema = schemaChecker<ReproManifest>('repro-manifest.schema.
 export function parseManifest(data: unknown, path: string): ReproManifest {
   const manifest = checkManifestSchema(data, path);
   const seen = new Set<string>();
+  checkRelativePath(manifest.outputDir, `${path}: $.outputDir`);
+  if (resolve('/p', manifest.outputDir) === '/p') throw new UserError(`${path}: $.outputDir: must be a directory below the project, not the project itself`);
   manifest.artifacts.forEach((artifact, i) => {
+    checkRelativePath(artifact.path, `${path}: $.artifacts[${i}].path`);
+    if (artifact.image) checkRelativePath(artifact.image.layout, `${path}: $.artifacts[${i}].image.layout`);
     if (seen.has(artifact.name)) {
       throw new UserError(`${path}: $.artifacts[${i}].name: duplicate artifact name ${JSON.stringify(artifact.name)}`);
     }
@@ -31,7 +36,7 @@ export function parseManifest(data: unknown, path: string): ReproManifest {
 export async function readManifest(path: string, howToCreate?: string): Promise<ReproManifest> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readRegularFile(path, MAX_JSON_BYTES).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       const hint = howToCreate ? `: record it with \`${howToCreate}\`` : '';

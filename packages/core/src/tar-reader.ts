@@ -46,20 +46,34 @@ function field(block: Buffer, offset: number, length: number): string {
   return raw.subarray(0, end < 0 ? length : end).toString('utf8');
 }
 
-/** PAX extended header records: `<length> key=value\n`. */
-function paxRecords(body: Buffer): Record<string, string> {
+/** PAX extended header records: `<length> key=value\n`; a length that does not fit is corrupt. */
+function paxRecords(body: Buffer, fail: (message: string) => never): Record<string, string> {
   const records: Record<string, string> = {};
   let offset = 0;
   while (offset < body.length) {
+    if (body[offset] === 0) break;
     const space = body.indexOf(0x20, offset);
-    const length = Number(body.subarray(offset, space).toString('ascii'));
-    if (space < 0 || !Number.isInteger(length) || length <= 0) break;
+    const digits = space < 0 ? '' : body.subarray(offset, space).toString('ascii');
+    const length = Number(digits);
+    if (!/^[0-9]{1,12}$/.test(digits) || length <= space - offset + 1 || offset + length > body.length) {
+      fail(`corrupt PAX header (record at byte ${offset} has length ${JSON.stringify(digits)})`);
+    }
     const record = body.subarray(space + 1, offset + length - 1).toString('utf8');
     const equals = record.indexOf('=');
-    records[record.slice(0, equals)] = record.slice(equals + 1);
+    if (equals > 0) records[record.slice(0, equals)] = record.slice(equals + 1);
     offset += length;
   }
   return records;
+}
+
+/**
+ * A number from a PAX record (`size`, `uid`, `mtime`): a negative, fractional or enormous size would
+ * send the reader backwards or past the end (a negative size looped forever).
+ */
+function paxNumber(value: string, key: string, entry: string, fail: (message: string) => never, fraction = false): number {
+  const pattern = fraction ? /^-?[0-9]{1,15}(\.[0-9]{1,9})?$/ : /^[0-9]{1,15}$/;
+  if (!pattern.test(value)) fail(`${entry}: corrupt PAX header (${key}=${JSON.stringify(value.slice(0, 40))} is not ${fraction ? 'a number' : 'a non-negative integer'})`);
+  return Number(value);
 }
 
 /** Bytes of the archive: a whole buffer, or a file read piece by piece so memory stays bounded. */
@@ -89,6 +103,7 @@ function openSource(source: Buffer | string): Source {
 }
 
 const COPY_CHUNK = 1 << 20;
+const MAX_EXTENDED_HEADER = 1 << 20;
 
 function copyRange(input: Source, offset: number, size: number, target: string): void {
   const fd = openSync(target, 'w', 0o644);
@@ -115,8 +130,11 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
   };
   const numeric = (block: Buffer, offset: number, length: number, entry: string): number => {
     if (block[offset] & 0x80) {
+      // GNU base-256: 0x80 starts a positive number, 0xff a negative one (never valid for sizes or ids).
+      if (block[offset] !== 0x80) fail(`${entry}: corrupt tar header (negative base-256 number)`);
       let value = 0;
       for (let i = offset + 1; i < offset + length; i++) value = value * 256 + block[i];
+      if (!Number.isSafeInteger(value)) fail(`${entry}: corrupt tar header (base-256 number too large)`);
       return value;
     }
     const text = field(block, offset, length).trim();
@@ -145,12 +163,15 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
       // Global headers (`g`) are skipped, as Go's archive/tar (docker, containerd) does when it applies a
       // layer; GNU tar would apply a global `path` to every later entry.
       const records = pax;
-      const size = records.size !== undefined && !'xgLK'.includes(type) ? Number(records.size) : headerSize;
+      const size = records.size !== undefined && !'xgLK'.includes(type) ? paxNumber(records.size, 'size', name, fail) : headerSize;
+      // Within the file: the next header lies after this one, so the reader always moves forward and ends.
+      if (input.size - dataOffset < size) fail(`truncated tar archive (${name} is cut short)`);
       offset = dataOffset + Math.ceil(size / BLOCK) * BLOCK;
-      if (input.size < dataOffset + size) fail(`truncated tar archive (${name} is cut short)`);
       if ('xgLK'.includes(type)) {
+        // Extended headers are read whole: bound them, a real one holds a few long names.
+        if (size > MAX_EXTENDED_HEADER) fail(`${name}: extended header of ${size} bytes, more than ${MAX_EXTENDED_HEADER}`);
         const body = input.read(dataOffset, size);
-        if (type === 'x') pax = paxRecords(body);
+        if (type === 'x') pax = paxRecords(body, (message) => fail(`${name}: ${message}`));
         else if (type === 'L') longName = field(body, 0, body.length);
         else if (type === 'K') longLink = field(body, 0, body.length);
         continue;
@@ -162,11 +183,11 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
         path,
         type: entryType,
         mode: numeric(header, 100, 8, path) & 0o7777,
-        uid: records.uid !== undefined ? Number(records.uid) : numeric(header, 108, 8, path),
-        gid: records.gid !== undefined ? Number(records.gid) : numeric(header, 116, 8, path),
+        uid: records.uid !== undefined ? paxNumber(records.uid, 'uid', path, fail) : numeric(header, 108, 8, path),
+        gid: records.gid !== undefined ? paxNumber(records.gid, 'gid', path, fail) : numeric(header, 116, 8, path),
         uname: records.uname ?? field(header, 265, 32),
         gname: records.gname ?? field(header, 297, 32),
-        mtime: Math.floor(records.mtime !== undefined ? Number(records.mtime) : numeric(header, 136, 12, path)),
+        mtime: Math.floor(records.mtime !== undefined ? paxNumber(records.mtime, 'mtime', path, fail, true) : numeric(header, 136, 12, path)),
         size: entryType === 'file' ? size : 0,
         content: () => (entryType === 'file' ? input.read(dataOffset, size) : Buffer.alloc(0)),
         copyTo: (target) => copyRange(input, entryType === 'file' ? dataOffset : 0, entryType === 'file' ? size : 0, target),
@@ -186,10 +207,10 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
 }
 
 /** Reads every entry of an archive in memory, hashing file contents. */
-export function readTarEntries(tar: Buffer, file: string): { entries: TarEntry[]; contents: Map<string, Buffer> } {
+export function readTarEntries(tar: Buffer, file: string, options: TarReadOptions = {}): { entries: TarEntry[]; contents: Map<string, Buffer> } {
   const entries: TarEntry[] = [];
   const contents = new Map<string, Buffer>();
-  for (const { content, ...entry } of tarEntries(tar, file)) {
+  for (const { content, copyTo: _copyTo, ...entry } of tarEntries(tar, file, options)) {
     if (entry.type === 'file') {
       const body = content();
       entry.sha256 = createHash('sha256').update(body).digest('hex');

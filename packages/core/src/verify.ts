@@ -1,6 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { RECORD_DIR } from './build-record';
+import { describeFsError, UserError } from './errors';
+import { resolveInside } from './fs/contained-path';
+import { notRegularFile } from './fs/regular-file';
 import { hashFile } from './hash';
 import { compareStrings, readManifest, type Artifact, type PaperTrail } from './manifest';
 import { verifyOciImage } from './oci/verify-image';
@@ -44,18 +47,33 @@ export interface VerifyResult {
 }
 
 async function fingerprint(file: string): Promise<Fingerprint> {
-  const { size, digests } = await hashFile(file, ['blake2b512', 'sha256']);
+  const { size, digests } = await hashFile(file, ['blake2b512', 'sha256'], { noFollow: true });
   return { size, blake2b512: digests.blake2b512!, sha256: digests.sha256! };
 }
 
-async function checkArtifact(manifestDir: string, artifact: Artifact): Promise<ArtifactCheck> {
-  const file = resolve(manifestDir, artifact.path);
+/** What lies at `file`, without following a symlink; undefined when nothing does. */
+function lstatOrUndefined(file: string, what: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw describeFsError(error, `${what}: ${file}`);
+  }
+}
+
+async function checkArtifact(manifestPath: string, manifestDir: string, artifact: Artifact, index: number): Promise<ArtifactCheck> {
+  const what = `${manifestPath}: $.artifacts[${index}].path`;
+  // Inside the project, symlinks included: a manifest must not vouch for /etc/passwd or ../other/dist.
+  const file = resolveInside(manifestDir, artifact.path, what);
   const expected = { size: artifact.size, blake2b512: artifact.blake2b512, sha256: artifact.sha256 };
   const base = { name: artifact.name, kind: artifact.kind, path: artifact.path, file, expected, environment: artifact.environment, image: artifact.image };
-  if (!existsSync(file)) return { ...base, status: 'missing' };
+  const stats = lstatOrUndefined(file, what);
+  if (!stats) return { ...base, status: 'missing' };
+  if (!stats.isFile()) throw new UserError(`${what}: ${notRegularFile(artifact.path, stats).message}`);
   const actual = await fingerprint(file);
   const differs = (['size', 'blake2b512', 'sha256'] as const).filter((key) => expected[key] !== actual[key]);
-  const imageProblems = artifact.image ? await verifyOciImage(manifestDir, artifact.image, file) : [];
+  const layout = artifact.image && resolveInside(manifestDir, artifact.image.layout, `${manifestPath}: $.artifacts[${index}].image.layout`);
+  const imageProblems = artifact.image ? await verifyOciImage(layout!, artifact.image, file) : [];
   return {
     ...base,
     actual,
@@ -65,38 +83,61 @@ async function checkArtifact(manifestDir: string, artifact: Artifact): Promise<A
   };
 }
 
-/** Regular files below `dir`, build records and the directories in `skip` excluded, in byte order. */
-function listFiles(dir: string, skip: Set<string>): string[] {
+/** An entry of the output directory that is not what the manifest lists. */
+interface Extra {
+  file: string;
+  /** Only regular files are hashed: a FIFO or a device is never opened, a symlink never followed. */
+  regular: boolean;
+}
+
+/**
+ * Everything below `dir` that is not a directory (symlinks, FIFOs and devices included, none
+ * followed or opened), the directories in `skip` excluded, in byte order. In the build records'
+ * directory only the records of `records` are expected; anything else there is listed too.
+ */
+function listEntries(dir: string, skip: Set<string>, records: Set<string> | undefined): Extra[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
+  } catch (error) {
+    throw describeFsError(error, dir);
   }
   return entries
     .sort((a, b) => compareStrings(a.name, b.name))
-    .flatMap((entry) => {
+    .flatMap((entry): Extra[] => {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) return entry.name === RECORD_DIR || skip.has(path) ? [] : listFiles(path, skip);
-      return entry.isFile() ? [path] : [];
+      if (entry.isDirectory()) {
+        if (skip.has(path)) return [];
+        if (records && entry.name === RECORD_DIR) return listEntries(path, skip, undefined).filter((extra) => !records.has(extra.file));
+        return listEntries(path, skip, undefined);
+      }
+      return [{ file: path, regular: entry.isFile() }];
     });
 }
 
 /**
  * Compares what is on disk with the manifest: every recorded artifact is hashed (match, mismatch or
- * missing), and any other file in the manifest's output directory is reported as unexpected.
+ * missing), and anything else in the manifest's output directory (a file, a symlink, a stray build
+ * record) is reported as unexpected. Every path stays inside the project, symlinks included.
  */
 export async function verifyManifest(manifestPath: string, howToCreate?: string): Promise<VerifyResult> {
   const manifest = await readManifest(manifestPath, howToCreate);
   const manifestDir = dirname(resolve(manifestPath));
-  const checks = await Promise.all(manifest.artifacts.map((artifact) => checkArtifact(manifestDir, artifact)));
+  const outputDir = resolveInside(manifestDir, manifest.outputDir, `${manifestPath}: $.outputDir`);
+  const checks: ArtifactCheck[] = [];
+  // One after the other: most artifacts are small and hashed synchronously; a big one overlaps its
+  // reads with hashing by itself.
+  for (const [i, artifact] of manifest.artifacts.entries()) checks.push(await checkArtifact(manifestPath, manifestDir, artifact, i));
   const known = new Set(checks.map((check) => check.file));
-  // An image's OCI layout is checked as part of the image, not file by file.
+  // An image's OCI layout is checked as part of the image (unexpected blobs included), not file by file.
   const layouts = new Set(manifest.artifacts.flatMap((artifact) => (artifact.image ? [resolve(manifestDir, artifact.image.layout)] : [])));
-  for (const file of listFiles(resolve(manifestDir, manifest.outputDir), layouts)) {
-    if (known.has(file)) continue;
-    const path = relative(manifestDir, file).split('\\').join('/');
-    checks.push({ name: path, kind: 'unknown', path, file, status: 'unexpected', actual: await fingerprint(file) });
+  const records = new Set(manifest.artifacts.map((artifact) => join(outputDir, RECORD_DIR, `${artifact.name}.json`)));
+  const outputStats = lstatOrUndefined(outputDir, `${manifestPath}: $.outputDir`);
+  if (outputStats && !outputStats.isDirectory()) throw new UserError(`${manifestPath}: $.outputDir: ${manifest.outputDir} is not a directory`);
+  for (const extra of outputStats ? listEntries(outputDir, layouts, records) : []) {
+    if (known.has(extra.file)) continue;
+    const path = relative(manifestDir, extra.file).split('\\').join('/');
+    checks.push({ name: path, kind: 'unknown', path, file: extra.file, status: 'unexpected', ...(extra.regular ? { actual: await fingerprint(extra.file) } : {}) });
   }
   return {
     manifestPath,
@@ -138,7 +179,7 @@ export function renderVerifyTable(result: VerifyResult): string {
     } else if (check.status === 'missing') {
       lines.push(`${check.name}: missing ${check.path}: build it first`);
     } else if (check.status === 'unexpected') {
-      lines.push(`${check.name}: unexpected file in the output directory, not in the manifest`);
+      lines.push(`${check.name}: unexpected ${check.actual ? 'file' : 'entry (not a regular file)'} in the output directory, not in the manifest`);
     }
   }
   const count = (status: ArtifactStatus) => result.checks.filter((check) => check.status === status).length;

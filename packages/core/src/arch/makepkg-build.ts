@@ -120,6 +120,11 @@ function requireHostMakepkg(): void {
  * `<outputDir>/arch/` with their build records.
  */
 export async function buildArchPackages(build: MakepkgBuild): Promise<MakepkgResult> {
+  // The name comes from options or from a recorded file name; it is joined onto the start directory
+  // and the output directory, so it must be one plain file name.
+  if (!/^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/.test(build.sourceTarball)) {
+    throw new UserError(`${build.pkgbuildLabel}: source tarball name ${JSON.stringify(build.sourceTarball)}: must be a plain file name (letters, digits, . _ + -)`);
+  }
   const log = build.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const lines: string[] = [];
   const logged = (line: string) => {

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors';
+import { resolveInside } from '../fs/contained-path';
 import { compareStrings } from '../manifest';
 import { globToRegExp } from '../pins/glob';
 import { imagePath, type LayerEntry } from './layer';
@@ -84,7 +85,8 @@ export class BuildContext {
   copyEntries(source: string, dest: string, owner: Owner | undefined, chmod: number | undefined, where: string): LayerEntry[] {
     const relativeSource = posix.normalize(source).replace(/^\/+|\/+$/g, '') || '.';
     if (relativeSource === '..' || relativeSource.startsWith('../')) throw new UserError(`${where}: COPY ${source}: outside the build context ${this.dir}`);
-    const absolute = join(this.dir, relativeSource);
+    // A directory on the way that is a symlink (`COPY link/passwd`, link -> /etc) must not reach the host.
+    const absolute = relativeSource === '.' ? this.dir : resolveInside(this.dir, relativeSource, `${where}: COPY ${source}`, { allowFinalSymlink: true });
     if (!existsSync(absolute) || (relativeSource !== '.' && this.isIgnored(relativeSource))) {
       throw new UserError(`${where}: COPY ${source}: not found in the build context ${this.dir}${existsSync(absolute) ? ' (excluded by .dockerignore)' : ''}`);
     }

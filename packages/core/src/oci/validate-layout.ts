@@ -1,9 +1,11 @@
 import type { ValidateFunction } from 'ajv';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { hashFile } from '../hash';
-import { parseJson } from '../json-file';
+import { resolveInside } from '../fs/contained-path';
+import { readRegularFile } from '../fs/regular-file';
+import { MAX_JSON_BYTES, parseJson } from '../json-file';
 import { describeSchemaError } from '../json-schema';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, type Descriptor } from './image-files';
 
@@ -30,9 +32,11 @@ export async function validateOciLayout(dir: string): Promise<void> {
   const fail = (file: string, message: string): never => {
     throw new UserError(`${join(dir, file)}: ${message}`);
   };
+  const reachable = new Set(['oci-layout', 'index.json', 'blobs', 'blobs/sha256']);
   const readJson = (file: string): Record<string, unknown> => {
-    if (!existsSync(join(dir, file))) fail(file, 'missing');
-    const value = parseJson(readFileSync(join(dir, file), 'utf8'), join(dir, file));
+    const path = resolveInside(dir, file, `${dir}: ${file}`);
+    if (!existsSync(path)) fail(file, 'missing');
+    const value = parseJson(readRegularFile(path, MAX_JSON_BYTES, { noFollow: true }).toString('utf8'), path);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, 'must be a JSON object');
     return value as Record<string, unknown>;
   };
@@ -42,11 +46,13 @@ export async function validateOciLayout(dir: string): Promise<void> {
   for (const [i, descriptor] of (index.manifests as Descriptor[]).entries()) {
     if (descriptor.mediaType !== MANIFEST_MEDIA_TYPE) fail('index.json', `/manifests/${i}/mediaType: ${descriptor.mediaType} is not an image manifest`);
     const manifestFile = await checkBlob(dir, descriptor, 'index.json', `/manifests/${i}`, fail);
+    reachable.add(manifestFile);
     const manifest = readJson(manifestFile);
     checkDocument(manifestFile, manifest, 'manifest', fail);
     const config = manifest.config as Descriptor;
     if (config.mediaType !== CONFIG_MEDIA_TYPE) fail(manifestFile, `/config/mediaType: must be ${CONFIG_MEDIA_TYPE}`);
     const configFile = await checkBlob(dir, config, manifestFile, '/config', fail);
+    reachable.add(configFile);
     const configDocument = readJson(configFile);
     checkDocument(configFile, configDocument, 'config', fail);
     // The one rule upstream's validator (schema/validator.go) adds to the config schema.
@@ -57,9 +63,19 @@ export async function validateOciLayout(dir: string): Promise<void> {
     if (diffIds.length !== layerCount) fail(configFile, `/rootfs/diff_ids: ${diffIds.length} diffIDs for ${layerCount} layers`);
     for (const [j, layer] of (manifest.layers as Descriptor[]).entries()) {
       if (!LAYER_MEDIA_TYPES.has(layer.mediaType)) fail(manifestFile, `/layers/${j}/mediaType: ${layer.mediaType} is not an OCI layer type`);
-      await checkBlob(dir, layer, manifestFile, `/layers/${j}`, fail);
+      reachable.add(await checkBlob(dir, layer, manifestFile, `/layers/${j}`, fail));
     }
   }
+  // A layout holds what its index reaches and nothing else: an extra blob or file is not vouched for.
+  for (const extra of layoutEntries(dir, '')) if (!reachable.has(extra)) fail(extra, 'unexpected: not reachable from index.json');
+}
+
+/** Every entry below `dir`, relative, symlinks not followed. */
+function layoutEntries(dir: string, prefix: string): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    return entry.isDirectory() ? [path, ...layoutEntries(dir, path)] : [path];
+  });
 }
 
 type Fail = (file: string, message: string) => never;
@@ -72,9 +88,11 @@ function checkDocument(file: string, document: Record<string, unknown>, type: Do
 async function checkBlob(dir: string, descriptor: Descriptor, file: string, path: string, fail: Fail): Promise<string> {
   // The schema allows any registered algorithm; the spec requires sha256 (hex, 64 lowercase digits), the one reprokit writes.
   if (!/^sha256:[0-9a-f]{64}$/.test(descriptor.digest)) fail(file, `${path}/digest: ${descriptor.digest} is not a sha256 digest (sha256:<64 lowercase hex digits>)`);
-  const blob = join('blobs', ...descriptor.digest.split(':'));
-  if (!existsSync(join(dir, blob))) fail(file, `${path}: blob ${descriptor.digest} is missing`);
-  const { size, digests } = await hashFile(join(dir, blob), ['sha256']);
+  const blob = `blobs/${descriptor.digest.replace(':', '/')}`;
+  // blobs/ or blobs/sha256 could be symlinks out of the layout, the blob itself a symlink or a FIFO.
+  const blobPath = resolveInside(dir, blob, `${dir}: ${file}: ${path}`);
+  if (!existsSync(blobPath)) fail(file, `${path}: blob ${descriptor.digest} is missing`);
+  const { size, digests } = await hashFile(blobPath, ['sha256'], { noFollow: true });
   if (size !== descriptor.size) fail(file, `${path}/size: ${descriptor.size}, but the blob has ${size} bytes`);
   if (`sha256:${digests.sha256}` !== descriptor.digest) fail(blob, `hashes to sha256:${digests.sha256}, not its name`);
   return blob;

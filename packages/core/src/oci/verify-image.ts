@@ -1,27 +1,30 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { connectDocker, loadDockerArchive } from '../docker';
 import { UserError } from '../errors';
+import { readRegularFile } from '../fs/regular-file';
+import { MAX_JSON_BYTES } from '../json-file';
 import type { OciImage } from '../manifest';
 import { validateOciLayout } from './validate-layout';
 
 /**
- * Checks an image against what the manifest records, twice: in its OCI layout (the index names the
+ * Checks an image (its layout: an absolute path the caller checked to lie inside the project) against what the manifest records, twice: in its OCI layout (the index names the
  * recorded manifest digest, whose config is the image ID and whose layers are the diffIDs, every
  * blob hashing to its digest), and in docker (`docker image inspect` reports the same ID and layers;
  * an image docker lacks is loaded from the recorded archive first). Returns what differs.
  */
-export async function verifyOciImage(manifestDir: string, image: OciImage, archive: string): Promise<string[]> {
+export async function verifyOciImage(layout: string, image: OciImage, archive: string): Promise<string[]> {
   const problems: string[] = [];
-  const layout = resolve(manifestDir, image.layout);
   if (!existsSync(join(layout, 'index.json'))) return [`no OCI layout at ${image.layout}: build it first`];
   try {
+    // Validation checked index.json and every blob it reaches (regular files inside the layout, hashes right).
     await validateOciLayout(layout);
-    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const readJson = (file: string) => JSON.parse(readRegularFile(join(layout, file), MAX_JSON_BYTES, { noFollow: true }).toString('utf8'));
+    const index = readJson('index.json') as { manifests: { digest: string }[] };
     const manifestDigest = index.manifests[0]?.digest;
     if (manifestDigest !== image.manifestDigest) problems.push(`layout manifest digest ${manifestDigest}, expected ${image.manifestDigest}`);
     else {
-      const manifest = JSON.parse(readFileSync(join(layout, 'blobs', ...manifestDigest.split(':')), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+      const manifest = readJson(`blobs/${manifestDigest.replace(':', '/')}`) as { config: { digest: string }; layers: { digest: string }[] };
       if (manifest.config.digest !== image.id) problems.push(`layout image ID ${manifest.config.digest}, expected ${image.id}`);
       const layers = manifest.layers.map((layer) => layer.digest);
       if (layers.join() !== image.diffIds.join()) problems.push(`layout layers ${layers.join(', ')}, expected ${image.diffIds.join(', ')}`);

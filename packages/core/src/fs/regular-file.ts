@@ -1,0 +1,68 @@
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { describeFsError, UserError } from '../errors';
+
+/**
+ * Opening a FIFO blocks until someone writes to it, reading /dev/zero never ends, and opening a
+ * device can have side effects: inputs are checked to be regular files before they are opened, and
+ * again on the open descriptor (the path could be swapped in between).
+ */
+
+export interface OpenRegularOptions {
+  /** Refuse a symlink instead of following it (paths from inputs; the `hash` CLI follows like b2sum). */
+  noFollow?: boolean;
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSymbolicLink()) return 'a symlink';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+export function notRegularFile(path: string, stats: Stats): UserError {
+  return new UserError(`${path}: is ${kindOf(stats)}, expected a regular file`);
+}
+
+/** Opens a regular file for reading; anything else is a one-line UserError naming `path`. */
+export function openRegularFile(path: string, options: OpenRegularOptions = {}): { fd: number; size: number } {
+  let fd: number;
+  try {
+    const before = options.noFollow ? lstatSync(path) : statSync(path);
+    if (!before.isFile()) throw notRegularFile(path, before);
+    // O_NONBLOCK: should a FIFO be swapped in after the check, open returns instead of waiting.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0));
+  } catch (error) {
+    throw describeFsError(error, path);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw notRegularFile(path, stats);
+    return { fd, size: stats.size };
+  } catch (error) {
+    closeSync(fd);
+    throw describeFsError(error, path);
+  }
+}
+
+/** Reads a whole regular file of at most `maxBytes` (a JSON document, a manifest, a lock). */
+export function readRegularFile(path: string, maxBytes: number, options: OpenRegularOptions = {}): Buffer {
+  const { fd, size } = openRegularFile(path, options);
+  try {
+    if (size > maxBytes) throw new UserError(`${path}: ${size} bytes, more than the ${maxBytes} a file of this kind may have`);
+    const buffer = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, buffer, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  } catch (error) {
+    throw describeFsError(error, path);
+  } finally {
+    closeSync(fd);
+  }
+}

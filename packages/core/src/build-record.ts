@@ -1,6 +1,7 @@
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { UserError } from './errors';
+import { resolveInside } from './fs/contained-path';
 import { readJsonFile, writeFileAtomic } from './json-file';
 import type { Environment, OciImage, ProducedArtifact } from './manifest';
 
@@ -47,8 +48,10 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
     if (typeof record?.name !== 'string' || typeof record.file !== 'string' || typeof record.environment !== 'object') {
       throw new UserError(`${path}: not a reprokit build record: rebuild the project`);
     }
-    const image = record.image && { ...record.image, layout: resolve(outputDir, record.image.layout) };
-    records.push({ ...record, absolutePath: resolve(outputDir, record.file), ...(image ? { image } : {}) });
+    // Records travel through caches: a file of ../../etc/passwd must not be hashed into a manifest.
+    const absolutePath = resolveInside(outputDir, record.file, `${path}: $.file`);
+    const image = record.image && { ...record.image, layout: resolveInside(outputDir, String(record.image.layout), `${path}: $.image.layout`) };
+    records.push({ ...record, absolutePath, ...(image ? { image } : {}) });
   }
   return records;
 }

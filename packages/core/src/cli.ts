@@ -205,14 +205,22 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (error) {
-    // parseArgs reports unknown or malformed options with a TypeError carrying this code.
-    const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    // A filesystem error no reader anticipated (ELOOP, EIO, ENOSPC, ...) is still the input's or the
-    // machine's problem, not reprokit's: one line naming the path, not a stack trace.
-    if (isFsError(error)) error = describeFsError(error, error.path ?? error.syscall ?? 'file');
-    if (!isUserError(error) && !argError) throw error;
-    process.stderr.write(`reprokit: ${(error as Error).message}\n`);
-    if (error instanceof UsageError || argError) process.stderr.write(`run \`reprokit --help\` for usage\n`);
-    return 2;
+    return reportError(error);
   }
+}
+
+/**
+ * How every front end ends on an error: a user error (or a filesystem error, or a malformed option)
+ * is one line on stderr and exit 2; anything else is a bug and is rethrown with its stack.
+ */
+export function reportError(error: unknown): number {
+  // parseArgs reports unknown or malformed options with a TypeError carrying this code.
+  const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  // A filesystem error no reader anticipated (ELOOP, EIO, ENOSPC, ...) is still the input's or the
+  // machine's problem, not reprokit's: one line naming the path, not a stack trace.
+  if (isFsError(error)) error = describeFsError(error, error.path ?? error.syscall ?? 'file');
+  if (!isUserError(error) && !argError) throw error;
+  process.stderr.write(`reprokit: ${(error as Error).message}\n`);
+  if (error instanceof UsageError || argError) process.stderr.write(`run \`reprokit --help\` for usage\n`);
+  return 2;
 }

@@ -18,9 +18,9 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 /**
  * What a package's tar may decompress to. The tar is held in memory whole, so a zstd or gzip bomb
  * (a few KiB declaring or producing gigabytes) must stop here with one line, not exhaust memory.
- * Real packages are far smaller (the biggest Arch packages are a few hundred MiB unpacked).
+ * Real packages are far smaller (asdf's is 3 MiB); a bigger one needs a streaming reader, not a higher cap.
  */
-export const MAX_PACKAGE_TAR_BYTES = 1 << 30;
+export const MAX_PACKAGE_TAR_BYTES = 512 << 20;
 
 /** A package's tar stream: makepkg compresses with zstd (PKGEXT .pkg.tar.zst) or gzip; plain tar is accepted. */
 export function decompressPackage(bytes: Buffer, file: string, maxBytes = MAX_PACKAGE_TAR_BYTES): Buffer {

@@ -1,5 +1,5 @@
-import { lstatSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { describeFsError, UserError } from '../errors';
 
 /**
@@ -8,10 +8,9 @@ import { describeFsError, UserError } from '../errors';
  * vouch for, or write anything outside the root the input belongs to.
  */
 
-/** True when `path` (absolute, normalized) is `root` or lies below it. */
+/** True when `path` is `root` or lies below it (both absolute and normalized, as resolve and realpath give them). */
 export function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 /**
@@ -22,14 +21,18 @@ export function checkRelativePath(path: string, what: string): void {
   if (path.includes('\0')) throw new UserError(`${what}: the path holds a NUL byte`);
   if (path === '') throw new UserError(`${what}: the path is empty`);
   if (isAbsolute(path) || path.startsWith('/')) throw new UserError(`${what}: ${JSON.stringify(path)} is absolute; it must be relative to its root`);
-  if (!isInside('/r', resolve('/r', path))) throw new UserError(`${what}: ${JSON.stringify(path)} leads out of its root with ..`);
+  if (path.includes('..') && !isInside('/r', resolve('/r', path))) throw new UserError(`${what}: ${JSON.stringify(path)} leads out of its root with ..`);
 }
 
-/** realpath of the deepest existing ancestor of `path` (itself included when `includeSelf`). */
-function realAncestor(path: string, what: string): string {
+/** realpath of the deepest existing ancestor of `path`, itself included. */
+function realAncestor(path: string, what: string, cache?: Map<string, string>): string {
+  const cached = cache?.get(path);
+  if (cached !== undefined) return cached;
   for (let dir = path; ; dir = dirname(dir)) {
     try {
-      return realpathSync(dir);
+      const real = realpathSync(dir);
+      cache?.set(path, real);
+      return real;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw describeFsError(error, `${what}: ${dir}`);
@@ -41,6 +44,19 @@ function realAncestor(path: string, what: string): string {
 export interface ResolveInsideOptions {
   /** Accept a final symlink: for callers that replace or list it, never follow it. Default: refused. */
   allowFinalSymlink?: boolean;
+  /**
+   * realpaths already resolved during one operation (verify of 10,000 artifacts in 100 directories
+   * resolves each directory once). Only for a single pass: the filesystem may change afterwards.
+   */
+  realpaths?: Map<string, string>;
+  /** The caller checks the final component itself (from a directory listing): no lstat here. */
+  callerChecksFinal?: boolean;
+}
+
+export interface ResolvedPath {
+  path: string;
+  /** lstat of the final component; undefined when nothing is there yet. */
+  stats: Stats | undefined;
 }
 
 /**
@@ -50,21 +66,29 @@ export interface ResolveInsideOptions {
  * symlink unless allowed (and then not followed). A path that does not exist yet is fine: its existing ancestors are checked.
  */
 export function resolveInside(root: string, path: string, what: string, options: ResolveInsideOptions = {}): string {
+  return resolveInsideWithStats(root, path, what, options).path;
+}
+
+/** resolveInside, also giving the final component's lstat (callers that check its type need no second call). */
+export function resolveInsideWithStats(root: string, path: string, what: string, options: ResolveInsideOptions = {}): ResolvedPath {
   checkRelativePath(path, what);
-  const absolute = resolve(root, path);
-  const realRoot = realAncestor(resolve(root), what);
-  if (absolute === resolve(root)) return absolute;
-  const realParent = realAncestor(dirname(absolute), what);
-  if (!isInside(realRoot, realParent)) {
-    throw new UserError(`${what}: ${JSON.stringify(path)} leads out of ${root} through a symlink (to ${realParent})`);
+  const rootPath = resolve(root);
+  const absolute = resolve(rootPath, path);
+  const realRoot = realAncestor(rootPath, what, options.realpaths);
+  if (absolute !== rootPath) {
+    const realParent = realAncestor(dirname(absolute), what, options.realpaths);
+    if (!isInside(realRoot, realParent)) {
+      throw new UserError(`${what}: ${JSON.stringify(path)} leads out of ${root} through a symlink (to ${realParent})`);
+    }
   }
-  let isLink = false;
+  let stats: Stats | undefined;
+  if (options.callerChecksFinal) return { path: absolute, stats };
   try {
-    isLink = lstatSync(absolute).isSymbolicLink();
+    stats = lstatSync(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw describeFsError(error, `${what}: ${absolute}`);
   }
-  if (isLink && !options.allowFinalSymlink) throw new UserError(`${what}: ${JSON.stringify(path)} is a symlink; it must be a regular file inside ${root}`);
-  return absolute;
+  if (stats?.isSymbolicLink() && !options.allowFinalSymlink) throw new UserError(`${what}: ${JSON.stringify(path)} is a symlink; it must be a regular file inside ${root}`);
+  return { path: absolute, stats };
 }

@@ -10,9 +10,14 @@ import { describeFsError, UserError } from '../errors';
 export interface OpenRegularOptions {
   /** Refuse a symlink instead of following it (paths from inputs; the `hash` CLI follows like b2sum). */
   noFollow?: boolean;
+  /** The caller has just lstat'ed the path and found a regular file: skip the check before open (the one after stays). */
+  checkedRegular?: boolean;
 }
 
-function kindOf(stats: Stats): string {
+/** What Stats and Dirent both tell of a file's type. */
+export type FileType = Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>;
+
+function kindOf(stats: FileType): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isSymbolicLink()) return 'a symlink';
   if (stats.isFIFO()) return 'a FIFO';
@@ -22,21 +27,27 @@ function kindOf(stats: Stats): string {
   return 'not a regular file';
 }
 
-export function notRegularFile(path: string, stats: Stats): UserError {
+export function notRegularFile(path: string, stats: FileType): UserError {
   return new UserError(`${path}: is ${kindOf(stats)}, expected a regular file`);
 }
 
 /** Opens a regular file for reading; anything else is a one-line UserError naming `path`. */
-export function openRegularFile(path: string, options: OpenRegularOptions = {}): { fd: number; size: number } {
+export function openRegularFile(path: string, options: OpenRegularOptions = {}): { fd: number; size: number | undefined } {
   let fd: number;
   try {
-    const before = options.noFollow ? lstatSync(path) : statSync(path);
-    if (!before.isFile()) throw notRegularFile(path, before);
-    // O_NONBLOCK: should a FIFO be swapped in after the check, open returns instead of waiting.
+    if (!options.checkedRegular) {
+      const before = options.noFollow ? lstatSync(path) : statSync(path);
+      if (!before.isFile()) throw notRegularFile(path, before);
+    }
+    // O_NONBLOCK: should a FIFO be swapped in after the check, open returns instead of waiting
+    // (and a read fails instead of waiting); O_NOFOLLOW: a symlink swapped in fails with ELOOP.
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (error) {
     throw describeFsError(error, path);
   }
+  // A caller that has just lstat'ed the path (verify, 10,000 files) skips the second stat: the flags
+  // above already keep a swapped file from hanging or leading elsewhere. The size is then unknown.
+  if (options.checkedRegular) return { fd, size: undefined };
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw notRegularFile(path, stats);
@@ -49,7 +60,8 @@ export function openRegularFile(path: string, options: OpenRegularOptions = {}):
 
 /** Reads a whole regular file of at most `maxBytes` (a JSON document, a manifest, a lock). */
 export function readRegularFile(path: string, maxBytes: number, options: OpenRegularOptions = {}): Buffer {
-  const { fd, size } = openRegularFile(path, options);
+  const { fd, size: statSize } = openRegularFile(path, { ...options, checkedRegular: false });
+  const size = statSize!;
   try {
     if (size > maxBytes) throw new UserError(`${path}: ${size} bytes, more than the ${maxBytes} a file of this kind may have`);
     const buffer = Buffer.allocUnsafe(size);

@@ -248,6 +248,26 @@ const CASES: Case[] = [
     line: /^dist\/evil: unexpected entry \(not a regular file\) in the output directory/,
   },
   {
+    name: 'manifest: a symlink naming an artifact beside it is an alias (pacman repo.db), not unexpected',
+    setup: async (c) => {
+      const run = await verify(c);
+      symlinkSync('hello', join(c.root, 'dist', 'hello.alias'));
+      return run;
+    },
+    status: 0,
+    line: /: 2 match, 0 mismatch, 0 missing, 0 unexpected$/,
+  },
+  {
+    name: 'manifest: a symlink to an artifact in another directory is unexpected',
+    setup: async (c) => {
+      const run = await verify(c);
+      symlinkSync('../hello', join(c.root, 'dist', 'sub', 'alias'));
+      return run;
+    },
+    status: 1,
+    line: /^dist\/sub\/alias: unexpected entry \(not a regular file\)/,
+  },
+  {
     name: 'manifest: an extra FIFO in dist is unexpected, never opened',
     setup: async (c) => {
       const run = await verify(c);

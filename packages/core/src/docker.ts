@@ -12,10 +12,10 @@ export function dockerEndpoint(): string {
 }
 
 /**
- * Connects to the Docker daemon and pings it. A daemon that does not answer is reported within
+ * Connects to the Docker daemon and pings it (10 s: a daemon on a loaded machine can take more than 2 s). A daemon that does not answer is reported within
  * `timeoutMs`, naming the socket and how to start it.
  */
-export async function connectDocker(timeoutMs = 2000): Promise<Docker> {
+export async function connectDocker(timeoutMs = 10_000): Promise<Docker> {
   // Loaded here, not at the top: dockerode takes ~230 ms to load, which every executor importing
   // @reprokit/core would pay even when it never talks to docker (checksum, reproduce, host builds).
   const { default: DockerClient } = (await import('dockerode')) as unknown as { default: typeof Docker };
@@ -139,6 +139,10 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
       CapDrop: ['ALL'],
       CapAdd: root ? ROOT_FILE_CAPABILITIES : [],
       SecurityOpt: ['no-new-privileges'],
+      // The daemon removes the container itself when it exits, even if reprokit can no longer ask:
+      // a daemon stopped mid-build removes it when it comes back. Not when the container is used
+      // after it exits (afterSuccess commits or copies from it); reprokit removes those.
+      AutoRemove: !afterSuccess,
     },
   });
   const remove = () => container.remove({ force: true }).catch(() => undefined);
@@ -160,18 +164,52 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
     output.on('data', (text: string) => lines.write(text));
     const ended = new Promise<void>((done) => stream.on('end', done));
     if (run.beforeStart) await run.beforeStart(container);
+    // Waiting from before the start: an auto-removed container may be gone by the time a wait sent
+    // after it could arrive.
+    const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+    exited.catch(() => undefined);
     await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const { StatusCode } = await exited;
     if (interrupted) await new Promise(() => {});
     await ended;
     lines.end();
+    // A daemon being stopped kills its containers first (exit 137 or 143), then goes away.
+    if ((StatusCode === 137 || StatusCode === 143) && (await daemonGoesAway(docker))) throw daemonGone({ code: `killed, exit ${StatusCode}` }, run.cmd)!;
     if (StatusCode !== 0) throw new UserError(`\`${run.cmd.join(' ')}\` failed with exit ${StatusCode} in ${run.image}${log.lastLines()}`);
     return afterSuccess ? await afterSuccess(container) : undefined;
+  } catch (error) {
+    throw daemonGone(error, run.cmd) ?? error;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await remove();
   }
+}
+
+const CONNECTION_LOST = new Set(['ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * A daemon stopped or crashed in the middle of a build surfaces as a socket error (or dockerode's
+ * "socket hang up"): one line saying so, not a stack trace.
+ */
+function daemonGone(error: unknown, cmd: string[]): UserError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message ?? '';
+  if (!(code && (CONNECTION_LOST.has(code) || code.startsWith('killed'))) && !/socket hang up|ECONNRESET|ECONNREFUSED/.test(message)) return undefined;
+  return new UserError(
+    `lost the Docker daemon at ${dockerEndpoint()} during \`${cmd.join(' ')}\` (${code ?? message.split('\n')[0]}): was it stopped? Start it again and rerun the build`,
+  );
+}
+
+/** True when the daemon stops answering within a few seconds (it is shutting down). */
+async function daemonGoesAway(docker: Docker): Promise<boolean> {
+  const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+  for (let i = 0; i < 10; i++) {
+    const answered = await ping({ abortSignal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+    if (!answered) return true;
+    await new Promise((wait) => setTimeout(wait, 500));
+  }
+  return false;
 }
 
 /** Loads a docker-archive tar and returns nothing until docker has it. */

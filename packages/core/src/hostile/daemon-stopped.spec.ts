@@ -1,0 +1,119 @@
+// A docker daemon stopped in the middle of a build: one line, exit 2, and no container left behind.
+// The daemon is a private second dockerd this test starts (its own data root, exec root, pid file and
+// socket) and stops; the shared daemon is only read from, to copy the c-builder image over.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../testing/fixtures';
+import { cliHarness } from './hostile-fixtures';
+
+const C_BUILDER = JSON.parse(readFileSync(join(__dirname, '..', '..', 'envs', 'c-builder', 'env.lock.json'), 'utf8')).imageId as string;
+
+/** A dockerd of our own, started and stopped by this test. */
+class PrivateDockerd {
+  readonly socket: string;
+  private process?: ChildProcess;
+
+  constructor(private readonly dir: string) {
+    this.socket = join(dir, 'docker.sock');
+  }
+
+  get host(): string {
+    return `unix://${this.socket}`;
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(join(this.dir, 'dockerd.log'), 'a');
+    // prettier-ignore
+    this.process = spawn('dockerd', [
+      '--data-root', join(this.dir, 'data'), '--exec-root', join(this.dir, 'exec'), '--pidfile', join(this.dir, 'docker.pid'),
+      '-H', this.host, '--config-file', join(this.dir, 'daemon.json'),
+      '--bridge=none', '--iptables=false', '--ip-masq=false', '--storage-driver=overlay2', '--shutdown-timeout=2',
+    ], { stdio: ['ignore', log, log] });
+    // Should the test end without its after hook (a crash, a timeout), the daemon must not outlive it.
+    const child = this.process;
+    process.once('exit', () => child.exitCode === null && child.kill('SIGTERM'));
+    for (let i = 0; i < 120; i++) {
+      if (spawnSync('docker', ['-H', this.host, 'version'], { stdio: 'ignore' }).status === 0) return;
+      if (this.process.exitCode !== null) break;
+      await new Promise((wait) => setTimeout(wait, 500));
+    }
+    throw new Error(`the private dockerd did not start: ${readFileSync(join(this.dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
+  }
+
+  /** SIGTERM, as `systemctl stop docker` sends, to the daemon this test started (by its own pid). */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  docker(...args: string[]): string {
+    const result = spawnSync('docker', ['-H', this.host, ...args], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  }
+}
+
+describe('a docker daemon stopped in the middle of a build', () => {
+  const dir = tempDir('rk-dockerd-');
+  const daemon = new PrivateDockerd(dir);
+  before(async () => {
+    writeFileSync(join(dir, 'daemon.json'), '{}\n');
+    await daemon.start();
+    // The builder image, copied from the shared daemon (read only there) into the private one.
+    const copied = spawnSync('bash', ['-o', 'pipefail', '-c', `docker save "${C_BUILDER}" | docker -H "${daemon.host}" load`], { encoding: 'utf8' });
+    assert.equal(copied.status, 0, `copying c-builder: ${copied.stderr}`);
+  });
+  after(async () => {
+    await daemon.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives one line and exit 2, and the daemon, started again, has no container left', async () => {
+    const project = join(dir, 'project');
+    mkdirSync(project);
+    const build = {
+      projectDir: project,
+      image: `reprokit/c-builder@${C_BUILDER}`,
+      command: ['sh', '-c', 'echo started; sleep 120'],
+      artifact: 'x',
+      name: 'x',
+      kind: 'elf',
+      outputDir: join(project, 'dist'),
+      sourceDateEpoch: 0,
+      logPrefix: '[t] ',
+    };
+    const child = spawn(process.execPath, ['-e', cliHarness(`await core('container-build.js').buildArtifactInContainer(${JSON.stringify(build)})`)], {
+      env: { ...process.env, DOCKER_HOST: daemon.host },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (text: string) => {
+        stderr += text;
+        if (stderr.includes('[t] started')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await Promise.race([started, exited]);
+    assert.match(stderr, /\[t\] started/, `the build did not start:\n${stderr}`);
+    assert.equal(daemon.docker('ps', '-q').split('\n').filter(Boolean).length, 1, 'one build container runs');
+    const stoppedAt = Date.now();
+    await daemon.stop();
+    const status = await exited;
+    assert.ok(Date.now() - stoppedAt < 20_000, 'reprokit took more than 20 s to notice');
+    assert.doesNotMatch(stderr, /^\s+at /m, `stack trace:\n${stderr}`);
+    assert.equal(status, 2, stderr);
+    const lines = stderr.split('\n').filter((line) => line !== '' && !line.startsWith('[t] '));
+    assert.equal(lines.length, 1, `not one line:\n${stderr}`);
+    assert.match(lines[0], /^reprokit: lost the Docker daemon at unix:\/\/.*docker\.sock during `sh -c umask 022 && exec "\$@" sh sh -c echo started; sleep 120` \(.+\): was it stopped\?/);
+    await daemon.start();
+    assert.equal(daemon.docker('ps', '-aq'), '', 'a container was left behind');
+  });
+});

@@ -1,6 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from './errors';
+import { describeFsError, UserError } from './errors';
 import { resolveInside } from './fs/contained-path';
 import { readJsonFile, writeFileAtomic } from './json-file';
 import type { Environment, OciImage, ProducedArtifact } from './manifest';
@@ -74,14 +74,17 @@ export function installArtifact(built: string, outputDir: string, record: BuildR
   const file = join(outputDir, record.file);
   mkdirSync(outputDir, { recursive: true });
   const temp = `${file}.tmp`;
+  if (!existsSync(built)) throw new UserError(`${built}: the build reported success but left no such file`);
   try {
     copyFileSync(built, temp);
-  } catch {
-    throw new UserError(`${built}: the build reported success but left no such file`);
+    chmodSync(temp, mode);
+    utimesSync(temp, record.sourceDateEpoch, record.sourceDateEpoch);
+    renameSync(temp, file);
+  } catch (error) {
+    // A full disk (ENOSPC) or a read-only output directory: no partial artifact is left behind.
+    rmSync(temp, { force: true });
+    throw describeFsError(error, file);
   }
-  chmodSync(temp, mode);
-  utimesSync(temp, record.sourceDateEpoch, record.sourceDateEpoch);
-  renameSync(temp, file);
   writeBuildRecord(outputDir, record);
   return file;
 }

@@ -61,7 +61,10 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
   try {
     const fd = openSync(temp, 'wx', mode);
     try {
-      writeSync(fd, content);
+      // write(2) may write part of the buffer (a nearly full disk) and report how much: loop until
+      // all is written, so a short write is never renamed into place (the next write fails ENOSPC).
+      const bytes = Buffer.from(content);
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

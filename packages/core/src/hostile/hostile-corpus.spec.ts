@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { hostileProject, ociLayout, packageTar, paxRecord, rawTar, snapshot, writeGzipPackage } from './hostile-fixtures';
+import { cliHarness, hostileProject, ociLayout, packageTar, paxRecord, rawTar, snapshot, writeGzipPackage } from './hostile-fixtures';
 
 const DIST = join(__dirname, '..');
 const BIN = join(DIST, '..', 'bin', 'reprokit.js');
@@ -531,7 +531,7 @@ describe('hostile inputs: one line, a non-zero exit within seconds, nothing writ
       const result =
         'args' in run
           ? spawnSync(process.execPath, [BIN, ...run.args], { ...options, ...(run.uid !== undefined ? { uid: run.uid, gid: run.uid } : {}) })
-          : spawnSync(process.execPath, ['-e', harness(run.script)], options);
+          : spawnSync(process.execPath, ['-e', cliHarness(run.script)], options);
       assert.equal(result.error, undefined, `did not finish: ${result.error?.message}`);
       assert.doesNotMatch(result.stderr, /^\s+at /m, `stack trace:\n${result.stderr}`);
       assert.equal(result.status, testCase.status, `exit ${result.status}\nstdout: ${result.stdout.slice(0, 2000)}\nstderr: ${result.stderr}`);
@@ -555,9 +555,3 @@ describe('hostile inputs: one line, a non-zero exit within seconds, nothing writ
     });
   }
 });
-
-/** A script's errors end the way the CLI's do (reportError: one line, exit 2). */
-function harness(body: string): string {
-  return `const core = (module) => require(${JSON.stringify(DIST)} + '/' + module);
-(async () => { ${body} })().then(() => process.exit(0), (error) => process.exit(core('cli.js').reportError(error)));`;
-}

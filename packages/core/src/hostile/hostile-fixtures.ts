@@ -137,3 +137,12 @@ export function snapshot(dir: string): string {
   walk(dir, '');
   return lines.join('\n');
 }
+
+/**
+ * A `node -e` script running `body` (async; `core('x.js')` requires a module of core's dist) whose
+ * errors end the way the CLI's do (reportError: one line, exit 2): for readers no CLI command reaches.
+ */
+export function cliHarness(body: string): string {
+  return `const core = (module) => require(${JSON.stringify(join(__dirname, '..'))} + '/' + module);
+(async () => { ${body} })().then(() => process.exit(0), (error) => process.exit(core('cli.js').reportError(error)));`;
+}

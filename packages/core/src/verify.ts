@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { RECORD_DIR } from './build-record';
+import { BUILD_LOG_SUFFIX, RECORD_DIR, STATEMENT_SUFFIX, TIMES_SUFFIX } from './build-record';
 import { describeFsError, UserError } from './errors';
 import { resolveInside, resolveInsideWithStats } from './fs/contained-path';
 import { notRegularFile, type FileType } from './fs/regular-file';
@@ -177,7 +177,10 @@ export async function verifyManifest(manifestPath: string, howToCreate?: string)
   const known = new Set(checks.map((check) => check.file));
   // An image's OCI layout is checked as part of the image (unexpected blobs included), not file by file.
   const layouts = new Set(manifest.artifacts.flatMap((artifact) => (artifact.image ? [resolve(manifestDir, artifact.image.layout)] : [])));
-  const records = new Set(manifest.artifacts.map((artifact) => join(outputDir, RECORD_DIR, `${artifact.name}.json`)));
+  // What a build leaves beside each artifact's record: its provenance statement, the run's times, the
+  // build log, and a signed envelope of the statement. Anything else in the records' directory is unexpected.
+  const recordSuffixes = ['.json', STATEMENT_SUFFIX, TIMES_SUFFIX, BUILD_LOG_SUFFIX, STATEMENT_SUFFIX.replace(/\.json$/, '.dsse.json')];
+  const records = new Set(manifest.artifacts.flatMap((artifact) => recordSuffixes.map((suffix) => join(outputDir, RECORD_DIR, artifact.name + suffix))));
   const outputStats = lstatOrUndefined(outputDir, `${manifestPath}: $.outputDir`);
   if (outputStats && !outputStats.isDirectory()) throw new UserError(`${manifestPath}: $.outputDir: ${manifest.outputDir} is not a directory`);
   for (const extra of outputStats ? listEntries(outputDir, layouts, records) : []) {

@@ -11,10 +11,6 @@ import type { Environment, OciImage, ProducedArtifact } from './manifest';
  * `checksum --update` can write the manifest's environment without re-running the build.
  */
 export const RECORD_DIR = '.reprokit';
-/** Also left beside an artifact's record: its provenance statement, the run's times, the build log. */
-export const STATEMENT_SUFFIX = '.intoto.json';
-export const TIMES_SUFFIX = '.intoto.times.json';
-export const BUILD_LOG_SUFFIX = '.build.log';
 
 export interface BuildRecord {
   name: string;

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { BUILD_LOG_SUFFIX, RECORD_DIR, STATEMENT_SUFFIX, TIMES_SUFFIX } from './build-record';
+import { RECORD_DIR } from './build-record';
 import { describeFsError, UserError } from './errors';
 import { resolveInside, resolveInsideWithStats } from './fs/contained-path';
 import { notRegularFile, type FileType } from './fs/regular-file';
@@ -137,9 +137,9 @@ function isAliasOfArtifact(link: string, known: Set<string>): boolean {
 /**
  * Everything below `dir` that is not a directory (symlinks, FIFOs and devices included, none
  * followed or opened), the directories in `skip` excluded, in byte order. In the build records'
- * directory only the records of `records` are expected; anything else there is listed too.
+ * directory only what `isRecordFile` accepts is expected; anything else there is listed too.
  */
-function listEntries(dir: string, skip: Set<string>, records: Set<string> | undefined): Extra[] {
+function listEntries(dir: string, skip: Set<string>, isRecordFile: ((extra: Extra) => boolean) | undefined): Extra[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -152,7 +152,7 @@ function listEntries(dir: string, skip: Set<string>, records: Set<string> | unde
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (skip.has(path)) return [];
-        if (records && entry.name === RECORD_DIR) return listEntries(path, skip, undefined).filter((extra) => !records.has(extra.file));
+        if (isRecordFile && entry.name === RECORD_DIR) return listEntries(path, skip, undefined).filter((extra) => !isRecordFile(extra));
         return listEntries(path, skip, undefined);
       }
       return [{ file: path, regular: entry.isFile(), symlink: entry.isSymbolicLink() }];
@@ -177,13 +177,20 @@ export async function verifyManifest(manifestPath: string, howToCreate?: string)
   const known = new Set(checks.map((check) => check.file));
   // An image's OCI layout is checked as part of the image (unexpected blobs included), not file by file.
   const layouts = new Set(manifest.artifacts.flatMap((artifact) => (artifact.image ? [resolve(manifestDir, artifact.image.layout)] : [])));
-  // What a build leaves beside each artifact's record: its provenance statement, the run's times, the
-  // build log, and a signed envelope of the statement. Anything else in the records' directory is unexpected.
-  const recordSuffixes = ['.json', STATEMENT_SUFFIX, TIMES_SUFFIX, BUILD_LOG_SUFFIX, STATEMENT_SUFFIX.replace(/\.json$/, '.dsse.json')];
-  const records = new Set(manifest.artifacts.flatMap((artifact) => recordSuffixes.map((suffix) => join(outputDir, RECORD_DIR, artifact.name + suffix))));
+  // Beside each artifact's record (`<name>.json`) a build and other reprokit commands leave files of
+  // their own: `<name>.build.log`, and results `<name>.<label>.json` (provenance `.intoto.json`, its
+  // times, a signed envelope, variation builds, ...). Only those, as regular files directly in the
+  // records' directory, are expected; anything else there (a stray file, a symlink, a FIFO) is not.
+  const recordDir = join(outputDir, RECORD_DIR);
+  const names = manifest.artifacts.map((artifact) => artifact.name);
+  const isRecordFile = (extra: Extra) => {
+    if (!extra.regular || dirname(extra.file) !== recordDir) return false;
+    const file = basename(extra.file);
+    return names.some((name) => file.startsWith(`${name}.`) && /^(json|build\.log|[a-z0-9][a-z0-9.-]*\.json)$/.test(file.slice(name.length + 1)));
+  };
   const outputStats = lstatOrUndefined(outputDir, `${manifestPath}: $.outputDir`);
   if (outputStats && !outputStats.isDirectory()) throw new UserError(`${manifestPath}: $.outputDir: ${manifest.outputDir} is not a directory`);
-  for (const extra of outputStats ? listEntries(outputDir, layouts, records) : []) {
+  for (const extra of outputStats ? listEntries(outputDir, layouts, isRecordFile) : []) {
     if (known.has(extra.file) || (extra.symlink && isAliasOfArtifact(extra.file, known))) continue;
     const path = relative(manifestDir, extra.file).split('\\').join('/');
     checks.push({ name: path, kind: 'unknown', path, file: extra.file, status: 'unexpected', ...(extra.regular ? { actual: await fingerprint(extra.file) } : {}) });

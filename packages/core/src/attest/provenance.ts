@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { readBuildEnvLock } from '../build-env';
-import { BUILD_LOG_SUFFIX, readBuildRecords, RECORD_DIR, STATEMENT_SUFFIX, TIMES_SUFFIX, type BuildRecord } from '../build-record';
+import { readBuildRecords, RECORD_DIR, type BuildRecord } from '../build-record';
 import { parsePinnedImageRef } from '../docker';
 import { gitState, isoSeconds, lastProjectCommit } from '../git';
 import { MANIFEST_FILE } from '../manifest';
@@ -25,8 +25,9 @@ export const DEFAULT_BUILDER_ID = 'urn:reprokit:builder:local';
 /** Who built: set per builder (a rebuilder's URL or name), recorded as runDetails.builder.id. */
 export const BUILDER_ID_ENV = 'REPROKIT_BUILDER_ID';
 
-// Defined beside RECORD_DIR, so that verify knows what a build leaves there without loading this module.
-export { BUILD_LOG_SUFFIX, STATEMENT_SUFFIX, TIMES_SUFFIX };
+export const STATEMENT_SUFFIX = '.intoto.json';
+export const TIMES_SUFFIX = '.intoto.times.json';
+export const BUILD_LOG_SUFFIX = '.build.log';
 
 /** Lockfiles a project directory may hold; each one found is a resolved dependency. */
 const LOCKFILES = ['Cargo.lock', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'go.sum', 'Gemfile.lock', 'poetry.lock', 'uv.lock', 'composer.lock', 'flake.lock'];

@@ -288,14 +288,24 @@ const CASES: Case[] = [
     line: /^dist\/\.reprokit\/evil\.json: unexpected file in the output directory/,
   },
   {
-    name: 'manifest: what a build leaves beside a record (provenance, times, build log) is expected',
+    name: 'manifest: what a build leaves beside a record (provenance, times, build log, results) is expected',
     setup: async (c) => {
       const run = await verify(c);
-      for (const suffix of ['.intoto.json', '.intoto.times.json', '.build.log', '.intoto.dsse.json']) writeFileSync(join(c.root, 'dist', '.reprokit', `hello${suffix}`), '{}');
+      for (const suffix of ['.intoto.json', '.intoto.times.json', '.build.log', '.intoto.dsse.json', '.vary.json']) writeFileSync(join(c.root, 'dist', '.reprokit', `hello${suffix}`), '{}');
       return run;
     },
     status: 0,
     line: /: 2 match, 0 mismatch, 0 missing, 0 unexpected$/,
+  },
+  {
+    name: 'manifest: a symlink in dist/.reprokit named like a result is still unexpected',
+    setup: async (c) => {
+      const run = await verify(c);
+      symlinkSync('/etc/passwd', join(c.root, 'dist', '.reprokit', 'hello.intoto.json'));
+      return run;
+    },
+    status: 1,
+    line: /^dist\/\.reprokit\/hello\.intoto\.json: unexpected entry/,
   },
   {
     name: 'manifest: an extra symlink in dist/.reprokit is unexpected',

@@ -15,7 +15,7 @@ export function dockerEndpoint(): string {
  * Connects to the Docker daemon and pings it (10 s: a daemon on a loaded machine can take more than 2 s). A daemon that does not answer is reported within
  * `timeoutMs`, naming the socket and how to start it.
  */
-export async function connectDocker(timeoutMs = 10_000): Promise<Docker> {
+export async function connectDocker(timeoutMs = 2000): Promise<Docker> {
   // Loaded here, not at the top: dockerode takes ~230 ms to load, which every executor importing
   // @reprokit/core would pay even when it never talks to docker (checksum, reproduce, host builds).
   const { default: DockerClient } = (await import('dockerode')) as unknown as { default: typeof Docker };

@@ -17,7 +17,7 @@ const FS_ERRORS: Record<string, string> = {
   EPERM: 'operation not permitted',
   EISDIR: 'is a directory, expected a file',
   ENOTDIR: 'a component of the path is not a directory',
-  ELOOP: 'too many levels of symbolic links (a symlink loop, or a symlink where none may be)',
+  ELOOP: 'too many levels of symbolic links',
   ENAMETOOLONG: 'file name too long',
   EIO: 'input/output error',
   ENXIO: 'no such device or address',

@@ -50,6 +50,15 @@ describe('independent builders: two docker daemons that share nothing agree on a
     assert.equal(docker(daemon.host, 'images', '-q').stdout.trim(), '');
   });
 
+  it('reprokit reaches the second daemon through DOCKER_HOST=tcp:// too: builds static-base there from its lock', () => {
+    const lock = join(b.root, 'packages/core/envs/static-base/env.lock.json');
+    const result = withDockerHost(daemon.tcpHost!, () => b.reprokit('env', 'build', lock));
+    assert.equal(result.status, 0, result.output.slice(-3000));
+    const imageId = JSON.parse(readFileSync(lock, 'utf8')).imageId;
+    assert.match(result.output, new RegExp(`reprokit/static-base@${imageId}`));
+    assert.ok(docker(daemon.host, 'images', '-q', '--no-trunc').stdout.includes(imageId));
+  });
+
   it('builder B, on the second daemon, builds the builder images from the locks, rebuilds asdf and signs: all PASSED', () => {
     const result = withDockerHost(daemon.host, () =>
       b.reprokit('rebuild', MANIFEST, '--attest', '--key', join(a.root, 'builder-b.key'), '--out', att, '--builder-id', 'https://rebuilders.example/b'),

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +13,8 @@ export class SecondDockerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'rk-dockerd-'));
   readonly socket = join(this.dir, 'docker.sock');
   readonly dataRoot = join(this.dir, 'data');
+  /** Also `tcp://127.0.0.1:<port>` (plain HTTP, loopback only), to show DOCKER_HOST=tcp:// works. */
+  tcpHost?: string;
   private daemon?: ChildProcess;
 
   get host(): string {
@@ -24,6 +27,7 @@ export class SecondDockerd {
 
   async start(timeoutMs = 60_000): Promise<void> {
     writeFileSync(join(this.dir, 'daemon.json'), '{}\n');
+    this.tcpHost = `tcp://127.0.0.1:${await freePort()}`;
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     this.daemon = spawn(
       'dockerd',
@@ -32,6 +36,7 @@ export class SecondDockerd {
         '--exec-root', join(this.dir, 'exec'),
         '--pidfile', join(this.dir, 'docker.pid'),
         '-H', this.host,
+        '-H', this.tcpHost,
         '--config-file', join(this.dir, 'daemon.json'),
         '--bridge=none',
         '--iptables=false',
@@ -77,4 +82,16 @@ export class SecondDockerd {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A loopback port nobody listens on right now (the system picks it). */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
 }

@@ -9,6 +9,7 @@ import { lockBuildEnv } from './build-env';
 import { debSources, DEB_SOURCE_OPTIONS } from './deb-source-options';
 import { buildEnv } from './env-build';
 import { fetchEnv } from './env-fetch';
+import { diffCommand, DIFF_USAGE } from './diff/diff-cli';
 import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
 import { reportCommand } from './report/report-cli';
@@ -39,6 +40,8 @@ commands:
                                                   rebuild a pacman package from its .BUILDINFO in the image its
                                                   manifest records; print REPRODUCIBLE or what differs
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
+  ${DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
+                                                  entries, image layers and config, JSON/text lines, bytes
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
   report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--attestations DIR --trusted-keys PATH [--threshold N]]
                                                   check every manifest of the workspace and its pins; write
@@ -190,6 +193,8 @@ export async function main(argv: string[]): Promise<number> {
         return attestCommand(rest);
       case 'verify-attestation':
         return await verifyAttestationCommand(rest);
+      case 'diff':
+        return await diffCommand(rest, (text) => process.stdout.write(text));
       case 'version':
       case '--version':
         if (rest.length > 0) throw new UsageError(`version: takes no arguments (got ${JSON.stringify(rest[0])})`);

@@ -20,6 +20,8 @@ export interface TarEntry {
   link?: string;
   /** sha256 of a regular file's content (readTarEntries only). */
   sha256?: string;
+  /** The entry's own PAX extended header records (`x`), when it has any. */
+  pax?: Record<string, string>;
 }
 
 /** An entry as the reader yields it, its content read only when asked, before the next entry is taken. */
@@ -194,6 +196,7 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
       };
       const link = records.linkpath ?? longLink ?? field(header, 157, 100);
       if (entryType === 'symlink' || entryType === 'hardlink') entry.link = link;
+      if (Object.keys(records).length) entry.pax = records;
       pax = {};
       longName = longLink = undefined;
       count++;

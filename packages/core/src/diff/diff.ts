@@ -1,0 +1,222 @@
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describeFsError, isUserError, UserError } from '../errors';
+import { compareStrings } from '../manifest';
+import { decompressBounded, gzipHeader, isGzip, isZstd, zstdHeader } from './compressed';
+import { diffElf, isElf } from './elf';
+import { describeBytes } from './hex';
+import { diffImages, imageKindOfTar, isOciLayoutDir, readImageTar, readOciLayoutDir } from './image';
+import { isTar, readTar, diffTarEntries, type DiffContents, type ReadTar } from './tar';
+import { diffJson, diffKeyValues, diffText, isText, parseJsonText } from './text';
+import { DiffContext, type DiffLimits, type DiffResult } from './types';
+
+export type { Difference, DiffResult } from './types';
+
+type Format = 'elf' | 'gzip' | 'zstd' | 'tar' | 'pacman-metadata' | 'json' | 'text' | 'binary' | 'empty';
+
+/** What bytes are, by their magic numbers first (a name only decides between text formats). */
+export function sniffFormat(bytes: Buffer, name: string): Format {
+  if (bytes.length === 0) return 'empty';
+  if (isElf(bytes)) return 'elf';
+  if (isGzip(bytes)) return 'gzip';
+  if (isZstd(bytes)) return 'zstd';
+  if (isTar(bytes)) return 'tar';
+  if (isText(bytes)) {
+    const base = basename(name);
+    if (base === '.PKGINFO' || base === '.BUILDINFO' || base === 'desc' || base === 'depends') return 'pacman-metadata';
+    return parseJsonText(bytes) !== undefined ? 'json' : 'text';
+  }
+  return 'binary';
+}
+
+function withoutCompressionSuffix(name: string): string {
+  return name.replace(/\.(gz|tgz|zst)$/, (suffix) => (suffix === '.tgz' ? '.tar' : ''));
+}
+
+/** Compares two byte strings, descending into the formats reprokit knows. */
+export function diffBuffers(context: DiffContext, where: string[], a: Buffer, b: Buffer, name: string, depth = 0): void {
+  if (a.equals(b)) return;
+  const fallback = () => {
+    const bytes = describeBytes(a, b);
+    if (bytes) context.add(where, bytes.what, bytes.detail);
+  };
+  if (depth > context.limits.maxDepth) return fallback();
+  const formatA = sniffFormat(a, name);
+  const formatB = sniffFormat(b, name);
+  if (formatA !== formatB) {
+    context.add(where, `format ${formatA} -> ${formatB}`);
+    return fallback();
+  }
+  const recurse: DiffContents = (at, x, y, inner, d) => diffBuffers(context, at, x, y, inner, d);
+  try {
+    switch (formatA) {
+      case 'elf':
+        return diffElf(context, where, a, b, ['A', 'B']);
+      case 'gzip':
+      case 'zstd': {
+        const header = formatA === 'gzip' ? gzipHeader : zstdHeader;
+        const ha = header(a);
+        const hb = header(b);
+        for (const key of new Set([...Object.keys(ha), ...Object.keys(hb)])) {
+          if (ha[key] !== hb[key]) context.add([...where, `${formatA} header`, key], `${ha[key] ?? '(none)'} -> ${hb[key] ?? '(none)'}`);
+        }
+        const inner = withoutCompressionSuffix(name);
+        const contentA = decompressBounded(a, formatA, context.limits.maxBytes, 'A');
+        const contentB = decompressBounded(b, formatA, context.limits.maxBytes, 'B');
+        if (contentA.equals(contentB)) {
+          // Headers already reported; otherwise only the compressed stream differs (level, zlib build).
+          if (JSON.stringify(ha) === JSON.stringify(hb)) context.add(where, `same ${formatA} content, compressed differently`);
+          return;
+        }
+        return diffBuffers(context, where, contentA, contentB, inner, depth + 1);
+      }
+      case 'tar': {
+        const tarA = readTar(a, 'A');
+        const tarB = readTar(b, 'B');
+        return diffTarOrImage(context, where, tarA, tarB, recurse, depth);
+      }
+      case 'pacman-metadata':
+        return diffKeyValues(context, where, a.toString('utf8'), b.toString('utf8'));
+      case 'json':
+        return diffJson(context, where, parseJsonText(a), parseJsonText(b), a.toString('utf8'), b.toString('utf8'));
+      case 'text':
+        return diffText(context, where, a.toString('utf8'), b.toString('utf8'));
+      default:
+        return fallback();
+    }
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    // A side that does not read (a truncated archive, a corrupt ELF) is itself the explanation.
+    context.add(where, `cannot read as ${formatA}: ${error.message}`);
+    return fallback();
+  }
+}
+
+function diffTarOrImage(context: DiffContext, where: string[], a: ReadTar, b: ReadTar, recurse: DiffContents, depth: number): void {
+  const kindA = imageKindOfTar(a);
+  if (kindA && kindA === imageKindOfTar(b)) {
+    return diffImages(context, [...where, kindA], readImageTar(a, 'A'), readImageTar(b, 'B'), recurse, depth);
+  }
+  diffTarEntries(context, where, a, b, recurse, depth);
+}
+
+function lstat(path: string): Stats {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    throw describeFsError(error, path);
+  }
+}
+
+/** A regular file read whole, refused past the limit (callers compare bigger files in pieces). */
+function readBounded(path: string, stat: Stats, maxBytes: number): Buffer {
+  if (stat.size > maxBytes) throw new UserError(`${path}: larger than ${maxBytes} bytes`);
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(stat.size);
+    let done = 0;
+    while (done < stat.size) {
+      const n = readSync(fd, buffer, done, stat.size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Two big files compared piece by piece: the first differing offset and its window, nothing in memory. */
+function diffLargeFiles(context: DiffContext, where: string[], a: string, b: string, sizeA: number, sizeB: number): void {
+  const chunk = 1 << 20;
+  const fa = openSync(a, 'r');
+  const fb = openSync(b, 'r');
+  try {
+    const ba = Buffer.alloc(chunk);
+    const bb = Buffer.alloc(chunk);
+    for (let offset = 0; ; offset += chunk) {
+      const na = readSync(fa, ba, 0, chunk, offset);
+      const nb = readSync(fb, bb, 0, chunk, offset);
+      const bytes = describeBytes(ba.subarray(0, na), bb.subarray(0, nb), offset);
+      if (bytes) {
+        const sizes = sizeA === sizeB ? `${sizeA} bytes` : `${sizeA} vs ${sizeB} bytes`;
+        context.add(where, bytes.what.replace(/\(.*?\)/, `(${sizes}; too large to read as a format)`), bytes.detail);
+        return;
+      }
+      if (na === 0 && nb === 0) return;
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
+const MAX_DIR_ENTRIES = 100_000;
+
+function listTree(root: string, dir = '', out: string[] = []): string[] {
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true }).sort((x, y) => compareStrings(x.name, y.name))) {
+    const path = dir ? `${dir}/${entry.name}` : entry.name;
+    if (out.length >= MAX_DIR_ENTRIES) throw new UserError(`${root}: more than ${MAX_DIR_ENTRIES} entries`);
+    out.push(path);
+    // Symlinks are compared as links, never followed: a tree cannot lead the diff outside itself.
+    if (entry.isDirectory()) listTree(root, path, out);
+  }
+  return out;
+}
+
+function diffPathsInto(context: DiffContext, where: string[], a: string, b: string, depth: number): void {
+  const sa = lstat(a);
+  const sb = lstat(b);
+  if (sa.isDirectory() && sb.isDirectory()) {
+    if (isOciLayoutDir(a) && isOciLayoutDir(b)) {
+      const recurse: DiffContents = (at, x, y, inner, d) => diffBuffers(context, at, x, y, inner, d);
+      return diffImages(context, [...where, 'oci-layout'], readOciLayoutDir(a, context.limits.maxBytes), readOciLayoutDir(b, context.limits.maxBytes), recurse, depth);
+    }
+    const listA = listTree(a);
+    const listB = new Set(listTree(b));
+    for (const path of listA) {
+      if (!listB.has(path)) context.add([...where, path], 'only in A');
+      else if (!lstat(join(a, path)).isDirectory() || !lstat(join(b, path)).isDirectory()) diffPathsInto(context, [...where, path], join(a, path), join(b, path), depth + 1);
+    }
+    const inA = new Set(listA);
+    for (const path of listB) if (!inA.has(path)) context.add([...where, path], 'only in B');
+    return;
+  }
+  const kind = (s: Stats) => (s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'special file');
+  if (kind(sa) !== kind(sb)) return context.add(where, `${kind(sa)} -> ${kind(sb)}`);
+  if (sa.isSymbolicLink()) {
+    const la = readlinkSync(a);
+    const lb = readlinkSync(b);
+    if (la !== lb) context.add(where, `link target ${la} -> ${lb}`);
+    return;
+  }
+  if (!sa.isFile()) throw new UserError(`${a}: a special file, not compared`);
+  if (sa.size > context.limits.maxBytes || sb.size > context.limits.maxBytes) return diffLargeFiles(context, where, a, b, sa.size, sb.size);
+  diffBuffers(context, where, readBounded(a, sa, context.limits.maxBytes), readBounded(b, sb, context.limits.maxBytes), basename(a), depth);
+}
+
+/**
+ * `reprokit diff A B`: two files or directories (an OCI layout, a tree), compared down to the
+ * section, entry or field that differs.
+ */
+export function diffPaths(a: string, b: string, limits?: Partial<DiffLimits>): DiffResult {
+  const context = new DiffContext({ ...new DiffContext().limits, ...limits });
+  const sa = lstat(a);
+  const sb = lstat(b);
+  let format = 'directory';
+  if (sa.isFile() && sb.isFile()) {
+    const head = (path: string, size: number) => readBounded(path, { size: Math.min(size, 1024) } as Stats, 1024);
+    format = sniffFormat(head(a, sa.size), basename(a));
+    // The first KiB is enough for magic numbers, not to tell JSON or text apart: say what was compared.
+    if (format === 'json' || format === 'text' || format === 'pacman-metadata') format = sa.size <= 1024 ? format : 'text';
+  } else if (sa.isDirectory() && sb.isDirectory() && isOciLayoutDir(a) && isOciLayoutDir(b)) format = 'oci-layout';
+  diffPathsInto(context, [], a, b, 0);
+  return { a, b, format, same: context.count === 0, differences: context.differences, more: context.dropped };
+}
+
+/** Compares two buffers (a downloaded publication and a kept copy) the same way. */
+export function diffBuffersResult(a: Buffer, b: Buffer, labels: [string, string], name: string, limits?: Partial<DiffLimits>): DiffResult {
+  const context = new DiffContext({ ...new DiffContext().limits, ...limits });
+  diffBuffers(context, [], a, b, name, 0);
+  return { a: labels[0], b: labels[1], format: sniffFormat(a, name), same: context.count === 0, differences: context.differences, more: context.dropped };
+}

@@ -10,6 +10,7 @@ import { debSources, DEB_SOURCE_OPTIONS } from './deb-source-options';
 import { buildEnv } from './env-build';
 import { fetchEnv } from './env-fetch';
 import { diffCommand, DIFF_USAGE } from './diff/diff-cli';
+import { publishedCommand } from './published/published-cli';
 import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
 import { reportCommand } from './report/report-cli';
@@ -42,6 +43,10 @@ commands:
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   ${DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
                                                   entries, image layers and config, JSON/text lines, bytes
+  published MANIFEST [--json] [--timeout S]       download every published location of the manifest's artifacts and
+                                                  compare: MATCH, DIFFERS (what differs) or UNREACHABLE (why)
+  published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
+                                                  record where an artifact was published
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
   report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--attestations DIR --trusted-keys PATH [--threshold N]]
                                                   check every manifest of the workspace and its pins; write
@@ -193,6 +198,8 @@ export async function main(argv: string[]): Promise<number> {
         return attestCommand(rest);
       case 'verify-attestation':
         return await verifyAttestationCommand(rest);
+      case 'published':
+        return await publishedCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`[published] ${line}\n`));
       case 'diff':
         return await diffCommand(rest, (text) => process.stdout.write(text));
       case 'version':

@@ -4,6 +4,10 @@
  * What produced the artifact: a pinned host toolchain or a container image pinned by digest.
  */
 export type Environment = HostEnvironment | ContainerEnvironment;
+/**
+ * One place the artifact was published.
+ */
+export type PublishedLocation = PublishedUrl | PublishedOciImage | PublishedPacmanRepository;
 
 /**
  * What a project's artifacts must hash to when rebuilt from this commit. One per project, committed as repro-manifest.json.
@@ -51,6 +55,10 @@ export interface Artifact {
   sha256: string;
   environment: Environment;
   image?: OciImage;
+  /**
+   * Where the artifact was published: `reprokit published` downloads each location and compares it with the hashes above.
+   */
+  published?: PublishedLocation[];
 }
 export interface HostEnvironment {
   type: 'host';
@@ -84,4 +92,26 @@ export interface OciImage {
    * The OCI image layout directory, relative to the manifest's directory.
    */
   layout: string;
+}
+export interface PublishedUrl {
+  /**
+   * A release file: https://, http:// or file://.
+   */
+  url: string;
+}
+export interface PublishedOciImage {
+  /**
+   * A registry image, by tag or digest: `registry.example/asdf:0.1.1`, `host:5000/asdf@sha256:…`.
+   */
+  oci: string;
+}
+export interface PublishedPacmanRepository {
+  /**
+   * A pacman repository's server, as in pacman.conf (`$repo` and `$arch` are substituted): the package is found through `<repo>.db`.
+   */
+  pacman: string;
+  /**
+   * The repository's name.
+   */
+  repo: string;
 }

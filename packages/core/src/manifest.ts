@@ -5,9 +5,9 @@ import { checkRelativePath } from './fs/contained-path';
 import { readRegularFile } from './fs/regular-file';
 import { MAX_JSON_BYTES, parseJson, writeFileAtomic } from './json-file';
 import { schemaChecker, SCHEMA_DIR } from './json-schema';
-import type { Artifact, Environment, OciImage, PaperTrail, ReproManifest } from './manifest-types';
+import type { Artifact, Environment, OciImage, PaperTrail, PublishedLocation, ReproManifest } from './manifest-types';
 
-export type { Artifact, Environment, OciImage, PaperTrail, ReproManifest } from './manifest-types';
+export type { Artifact, Environment, OciImage, PaperTrail, PublishedLocation, ReproManifest } from './manifest-types';
 
 export const MANIFEST_FILE = 'repro-manifest.json';
 export const MANIFEST_SCHEMA_PATH = join(SCHEMA_DIR, 'repro-manifest.schema.json');
@@ -85,7 +85,15 @@ function orderArtifact(artifact: Artifact): Artifact {
     ...(artifact.image
       ? { image: { id: artifact.image.id, manifestDigest: artifact.image.manifestDigest, diffIds: artifact.image.diffIds, layout: artifact.image.layout } }
       : {}),
+    ...(artifact.published?.length ? { published: artifact.published.map(orderLocation) } : {}),
   };
+}
+
+/** A publication's keys in a fixed order; the list keeps the order the user gave. */
+function orderLocation(location: PublishedLocation): PublishedLocation {
+  if ('url' in location) return { url: location.url };
+  if ('oci' in location) return { oci: location.oci };
+  return { pacman: location.pacman, repo: location.repo };
 }
 
 function orderEnvironment(env: Environment): Environment {

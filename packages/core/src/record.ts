@@ -30,7 +30,7 @@ export async function recordManifest(input: RecordManifestInput): Promise<Record
   const previous = await readManifest(input.manifestPath).catch(() => undefined);
   const outputDir = input.outputDir ?? previous?.outputDir ?? 'dist';
   const records = await readBuildRecords(resolve(manifestDir, outputDir));
-  const artifacts = await Promise.all(
+  const recorded = await Promise.all(
     records.map((record) =>
       recordArtifact(input.manifestPath, {
         name: record.name,
@@ -41,6 +41,10 @@ export async function recordManifest(input: RecordManifestInput): Promise<Record
       }),
     ),
   );
+  // Where an artifact was published is the maintainer's statement, not a build output: it survives
+  // re-recording for every artifact that keeps its name.
+  const published = new Map((previous?.artifacts ?? []).flatMap((artifact) => (artifact.published?.length ? [[artifact.name, artifact.published] as const] : [])));
+  const artifacts = recorded.map((artifact) => (published.has(artifact.name) ? { ...artifact, published: published.get(artifact.name) } : artifact));
   if (previous && previous.outputDir === outputDir && sameArtifacts(previous.artifacts, artifacts)) {
     return { manifest: previous, changed: false };
   }

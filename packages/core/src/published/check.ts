@@ -1,0 +1,177 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { diffBuffersResult } from '../diff/diff';
+import { diffImages, isOciLayoutDir, readOciLayoutDir, type ImageView } from '../diff/image';
+import { DiffContext, type DiffResult } from '../diff/types';
+import { diffBuffers } from '../diff/diff';
+import { isUserError, UserError } from '../errors';
+import { hashFile } from '../hash';
+import { readManifest, type Artifact, type PublishedLocation } from '../manifest';
+import { downloadToFile, UnreachableError, type DownloadedFile, type FetchOptions } from './http';
+import { findInPacmanRepository, pacmanServer } from './pacman';
+import { readRegistryImage } from './registry';
+
+export type PublishedStatus = 'match' | 'differs' | 'unreachable';
+
+export interface PublishedCheck {
+  artifact: string;
+  /** The location as the manifest writes it (a URL, an image reference, a pacman server and repo). */
+  location: string;
+  type: 'url' | 'oci' | 'pacman';
+  status: PublishedStatus;
+  /** Why it differs or is unreachable, one line. */
+  reason?: string;
+  /** Said of a match that is not byte for byte (a registry's recompressed layers). */
+  note?: string;
+  /** What differs, when the expected bytes were at hand (the kept copy the manifest points at). */
+  diff?: DiffResult;
+  /** The published file, for `--rebuild` (a pacman package), when kept. */
+  downloaded?: string;
+}
+
+export interface PublishedResult {
+  manifestPath: string;
+  project: string;
+  checks: PublishedCheck[];
+  /** 0 all match, 1 a publication differs, 2 one is unreachable. */
+  exitCode: 0 | 1 | 2;
+}
+
+export interface PublishedOptions {
+  timeoutMs?: number;
+  retries?: number;
+  /** Keep downloaded files in this directory (e.g. for `arch verify`); otherwise a temporary one is removed. */
+  keepDir?: string;
+  log?: (line: string) => void;
+}
+
+export function describeLocation(location: PublishedLocation): { type: PublishedCheck['type']; text: string } {
+  if ('url' in location) return { type: 'url', text: location.url };
+  if ('oci' in location) return { type: 'oci', text: location.oci };
+  return { type: 'pacman', text: `${location.pacman} (${location.repo})` };
+}
+
+/** The bytes the manifest records, if the file it points at is still here and hashes as recorded. */
+async function keptCopy(manifestDir: string, artifact: Artifact): Promise<string | undefined> {
+  const file = resolve(manifestDir, artifact.path);
+  if (!existsSync(file)) return undefined;
+  const { size, digests } = await hashFile(file, ['sha256']);
+  return size === artifact.size && digests.sha256 === artifact.sha256 ? file : undefined;
+}
+
+const NO_COPY = 'build it (nx run <project>:reproduce) to see what differs';
+
+/** Compares a downloaded file with the manifest's hashes and, when it differs, with the kept copy. */
+async function compareDownload(manifestDir: string, artifact: Artifact, got: DownloadedFile, label: string): Promise<Pick<PublishedCheck, 'status' | 'reason' | 'diff'>> {
+  if (!got.truncated && got.size === artifact.size && got.sha256 === artifact.sha256 && got.blake2b512 === artifact.blake2b512) return { status: 'match' };
+  const reason = got.truncated
+    ? `larger than the ${artifact.size} bytes the manifest records (download stopped there)`
+    : got.size !== artifact.size
+      ? `${got.size} bytes, the manifest records ${artifact.size}`
+      : `sha256 ${got.sha256}, the manifest records ${artifact.sha256}`;
+  const kept = await keptCopy(manifestDir, artifact);
+  if (!kept) return { status: 'differs', reason: `${reason}; no copy of the recorded bytes at ${artifact.path}: ${NO_COPY}` };
+  const diff = diffBuffersResult(readFileSync(kept), readFileSync(got.file), [artifact.path, label], basename(artifact.path));
+  return { status: 'differs', reason, diff };
+}
+
+async function checkUrl(manifestDir: string, artifact: Artifact, url: string, work: string, fetch: FetchOptions): Promise<Partial<PublishedCheck>> {
+  const got = await downloadToFile(url, join(work, `${artifact.name}.download`), { ...fetch, maxBytes: artifact.size });
+  return { ...(await compareDownload(manifestDir, artifact, got, url)), downloaded: got.file };
+}
+
+/**
+ * An image in a registry: the same image ID (config digest) and diffIDs as the manifest records
+ * is the same image; another manifest digest then only means the registry stored the layers
+ * otherwise (recompressed). Another image ID is a difference, explained layer by layer against the
+ * kept OCI layout.
+ */
+async function checkOci(manifestDir: string, artifact: Artifact, ref: string, fetch: Omit<FetchOptions, 'maxBytes'>): Promise<Partial<PublishedCheck>> {
+  const image = artifact.image;
+  if (!image) throw new UserError(`artifact ${artifact.name}: an oci location needs the image the manifest records (kind oci, with "image")`);
+  const published = await readRegistryImage(ref, { ...fetch, maxLayerBytes: 1 << 30 });
+  const view = published.view;
+  const diffIds = (view.config as { rootfs?: { diff_ids?: unknown } })?.rootfs?.diff_ids;
+  if (view.configDigest === image.id && JSON.stringify(diffIds) === JSON.stringify(image.diffIds)) {
+    if (view.manifestDigest === image.manifestDigest) return { status: 'match' };
+    return { status: 'match', note: `same image, recompressed layers (manifest ${view.manifestDigest}, reprokit's is ${image.manifestDigest})` };
+  }
+  const reason = `image ID ${view.configDigest}, the manifest records ${image.id}`;
+  const layoutDir = resolve(manifestDir, image.layout);
+  let local: ImageView | undefined;
+  try {
+    if (isOciLayoutDir(layoutDir)) local = readOciLayoutDir(layoutDir, 1 << 30);
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+  }
+  if (!local || local.configDigest !== image.id) return { status: 'differs', reason: `${reason}; no OCI layout of the recorded image at ${image.layout}: ${NO_COPY}` };
+  // Layers with the diffID the local image has are the same layer: use the local one, fetch only the others.
+  const localDiffIds = ((local.config as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []) as string[];
+  const publishedDiffIds = (Array.isArray(diffIds) ? diffIds : []) as string[];
+  const toFetch: string[] = [];
+  view.layers = view.layers.map((layer, i) => {
+    if (publishedDiffIds[i] && publishedDiffIds[i] === localDiffIds[i] && local!.layers[i]) return local!.layers[i];
+    toFetch.push(layer.digest);
+    return layer;
+  });
+  await published.fetchLayers(toFetch);
+  const context = new DiffContext();
+  diffImages(context, [], local, view, (where, a, b, name, depth) => diffBuffers(context, where, a, b, name, depth), 0);
+  return { status: 'differs', reason, diff: { a: image.layout, b: ref, format: 'oci', same: context.count === 0, differences: context.differences, more: context.dropped } };
+}
+
+async function checkPacman(manifestDir: string, artifact: Artifact, location: { pacman: string; repo: string }, work: string, fetch: FetchOptions): Promise<Partial<PublishedCheck>> {
+  const filename = basename(artifact.path);
+  const server = pacmanServer(location.pacman, location.repo, filename);
+  const entry = await findInPacmanRepository(server, location.repo, filename, fetch);
+  if (!entry) return { status: 'differs', reason: `${location.repo}.db lists no ${filename}` };
+  const url = `${server}/${encodeURIComponent(entry.filename)}`;
+  const got = await downloadToFile(url, join(work, filename), { ...fetch, maxBytes: artifact.size });
+  const compared = await compareDownload(manifestDir, artifact, got, url);
+  // The repository's own record of the package must agree with what it serves and with the manifest.
+  const problems: string[] = [];
+  if (entry.sha256 && entry.sha256 !== artifact.sha256) problems.push(`${location.repo}.db: %SHA256SUM% ${entry.sha256}, the manifest records ${artifact.sha256}`);
+  if (entry.csize !== undefined && entry.csize !== artifact.size) problems.push(`${location.repo}.db: %CSIZE% ${entry.csize}, the manifest records ${artifact.size}`);
+  if (entry.sha256 && !got.truncated && entry.sha256 !== got.sha256) problems.push(`the served file does not match ${location.repo}.db's %SHA256SUM%`);
+  if (compared.status === 'match' && problems.length === 0) return { status: 'match', downloaded: got.file };
+  return { ...compared, status: 'differs', reason: [compared.reason, ...problems].filter(Boolean).join('; '), downloaded: got.file };
+}
+
+/**
+ * `reprokit published`: every location of every artifact is fetched and compared with the
+ * committed hashes; nothing is rebuilt. MATCH, DIFFERS (with what differs) or UNREACHABLE (why).
+ */
+export async function checkPublished(manifestPath: string, options: PublishedOptions = {}): Promise<PublishedResult> {
+  const manifest = await readManifest(manifestPath);
+  const manifestDir = dirname(resolve(manifestPath));
+  const targets = manifest.artifacts.flatMap((artifact) => (artifact.published ?? []).map((location) => ({ artifact, location })));
+  if (targets.length === 0) {
+    throw new UserError(`${manifestPath}: no artifact lists where it was published: add one with \`reprokit published add ${manifestPath} ARTIFACT --url URL\``);
+  }
+  const work = options.keepDir ?? mkdtempSync(join(tmpdir(), 'reprokit-published-'));
+  const fetch = { timeoutMs: options.timeoutMs, retries: options.retries };
+  const checks: PublishedCheck[] = [];
+  try {
+    for (const { artifact, location } of targets) {
+      const { type, text } = describeLocation(location);
+      options.log?.(`checking ${artifact.name} at ${text}`);
+      let result: Partial<PublishedCheck>;
+      try {
+        if ('url' in location) result = await checkUrl(manifestDir, artifact, location.url, work, { ...fetch, maxBytes: artifact.size });
+        else if ('oci' in location) result = await checkOci(manifestDir, artifact, location.oci, fetch);
+        else result = await checkPacman(manifestDir, artifact, location, work, { ...fetch, maxBytes: artifact.size });
+      } catch (error) {
+        if (error instanceof UnreachableError) result = { status: 'unreachable', reason: error.message };
+        else if (isUserError(error) && !(error.message.startsWith(`artifact ${artifact.name}:`))) result = { status: 'differs', reason: error.message };
+        else throw error;
+      }
+      checks.push({ artifact: artifact.name, location: text, type, status: result.status!, ...result } as PublishedCheck);
+    }
+  } finally {
+    if (!options.keepDir) rmSync(work, { recursive: true, force: true });
+  }
+  const exitCode = checks.some((c) => c.status === 'differs') ? 1 : checks.some((c) => c.status === 'unreachable') ? 2 : 0;
+  if (!options.keepDir) for (const check of checks) delete check.downloaded;
+  return { manifestPath, project: manifest.project, checks, exitCode };
+}

@@ -44,9 +44,11 @@ function iso(seconds: number): string {
  * which a reproducible archive must also keep.
  */
 export function diffTarEntries(context: DiffContext, where: string[], a: ReadTar, b: ReadTar, recurse: DiffContents, depth: number): void {
+  // An archive of `.` has a root entry whose name is empty once `./` is stripped.
+  const named = (path: string) => [...where, path === '' ? '.' : path];
   for (const entry of a.entries) {
     const other = b.byPath.get(entry.path);
-    const at = [...where, entry.path];
+    const at = named(entry.path);
     if (!other) {
       context.add(at, `only in A (${TYPE_NAMES[entry.type]}, ${entry.size} bytes)`);
       continue;
@@ -73,7 +75,7 @@ export function diffTarEntries(context: DiffContext, where: string[], a: ReadTar
   }
   const inA = new Set(a.entries.map((entry) => entry.path));
   for (const entry of b.entries) {
-    if (!inA.has(entry.path)) context.add([...where, entry.path], `only in B (${TYPE_NAMES[entry.type]}, ${entry.size} bytes)`);
+    if (!inA.has(entry.path)) context.add(named(entry.path), `only in B (${TYPE_NAMES[entry.type]}, ${entry.size} bytes)`);
   }
   const common = (list: ReadTar, other: ReadTar) => list.entries.map((entry) => entry.path).filter((path) => other.byPath.has(path));
   const orderA = common(a, b);

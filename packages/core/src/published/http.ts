@@ -23,7 +23,9 @@ export interface FetchOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULTS = { timeoutMs: DEFAULT_TIMEOUT_MS, retries: 2, backoffMs: 250, maxRedirects: 5 };
+// Two retries, 100 then 200 ms apart: enough for a restarting server or a dropped connection, short
+// enough that a registry that is down is reported within a second.
+const DEFAULTS = { timeoutMs: DEFAULT_TIMEOUT_MS, retries: 2, backoffMs: 100, maxRedirects: 5 };
 
 /** What a fetch gives back: the body went through `sink` piece by piece, never whole in memory. */
 export interface FetchedBody {
@@ -90,20 +92,31 @@ function dispatcherFor(timeoutMs: number): Dispatcher {
  * timeout, and the body cut at maxBytes. Any failure is an UnreachableError naming the URL.
  */
 export async function fetchStreaming(url: string, sink: Sink, options: FetchOptions): Promise<FetchedBody> {
-  const { timeoutMs, retries, backoffMs, maxRedirects } = { ...DEFAULTS, ...options };
+  // Options left undefined keep their defaults (a spread would overwrite them with undefined).
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+  const retries = options.retries ?? DEFAULTS.retries;
+  const backoffMs = options.backoffMs ?? DEFAULTS.backoffMs;
+  const maxRedirects = options.maxRedirects ?? DEFAULTS.maxRedirects;
   if (url.startsWith('file://')) return readFileUrl(url, sink, options.maxBytes);
   let current = url;
   const visited: string[] = [];
   for (let attempt = 0; ; ) {
     let response: Dispatcher.ResponseData;
+    // One deadline for everything before the headers: undici's own timeouts restart with every
+    // reconnect, and a proxy that keeps closing its tunnel would be retried for ever.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
     try {
-      response = await request(current, { method: 'GET', headers: options.headers, dispatcher: dispatcherFor(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      response = await request(current, { method: 'GET', headers: options.headers, dispatcher: dispatcherFor(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: deadline.signal });
     } catch (error) {
+      if (deadline.signal.aborted) throw new UnreachableError(`${current}: timed out waiting for the response (${timeoutMs / 1000} s)`);
       if (retryable(error) && attempt < retries) {
         await sleep(backoffMs * 2 ** attempt++);
         continue;
       }
       throw new UnreachableError(`${current}: ${describeNetworkError(error)}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
+    } finally {
+      clearTimeout(timer);
     }
     const { statusCode, headers, body } = response;
     if (statusCode >= 300 && statusCode < 400 && headers.location) {
@@ -151,7 +164,7 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
     } catch (error) {
       throw new UnreachableError(`${current}: ${describeNetworkError(error)} after ${size} bytes`);
     } finally {
-      body.destroy();
+      discard(body);
     }
     if (!truncated && Number.isFinite(declared) && size < declared) throw new UnreachableError(`${current}: the connection closed after ${size} of ${declared} bytes`);
     return { status: statusCode, headers, size: truncated && size === 0 ? declared : size, truncated, url: current };
@@ -164,8 +177,14 @@ async function readSmall(body: Dispatcher.ResponseData['body']): Promise<string>
     text += (chunk as Buffer).toString('utf8');
     if (text.length > 1000) break;
   }
-  body.destroy();
+  discard(body);
   return text;
+}
+
+/** Drops what is left of a body (past the size cap, after an error) without an unhandled 'error' event. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  if (!body.destroyed) body.destroy();
 }
 
 async function readFileUrl(url: string, sink: Sink, maxBytes: number): Promise<FetchedBody> {

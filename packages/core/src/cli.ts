@@ -10,7 +10,7 @@ import { debSources, DEB_SOURCE_OPTIONS } from './deb-source-options';
 import { buildEnv } from './env-build';
 import { fetchEnv } from './env-fetch';
 import { diffCommand, DIFF_USAGE } from './diff/diff-cli';
-import { publishedCommand } from './published/published-cli';
+import { publishedCommand, reproducePublished } from './published/published-cli';
 import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
 import { reportCommand } from './report/report-cli';
@@ -30,6 +30,11 @@ commands:
   env lock SPEC [SOURCES]                         resolve env.json's Debian packages into env.lock.json beside it,
                                                   with each .deb's sha1 and snapshot.debian.org URL
   env build LOCK [--record] [--reuse] [--push REPO] [SOURCES]
+  reproduce MANIFEST [--record-command CMD] [--published]
+                                                  verify, then print the paper trail a reviewer writes down;
+                                                  --published also checks every published location
+  env lock SPEC                                   resolve env.json's Debian packages into env.lock.json beside it
+  env build LOCK [--record] [--reuse] [--push REPO]
                                                   build the locked environment's image and load it into docker;
                                                   --record writes its image ID (and snapshot URLs) into the lock,
                                                   --reuse skips the build when docker has it, --push e.g.
@@ -43,7 +48,8 @@ commands:
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   ${DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
                                                   entries, image layers and config, JSON/text lines, bytes
-  published MANIFEST [--json] [--timeout S]       download every published location of the manifest's artifacts and
+  published MANIFEST [--json] [--timeout S] [--if-listed]
+                                                  download every published location of the manifest's artifacts and
                                                   compare: MATCH, DIFFERS (what differs) or UNREACHABLE (why)
   published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
                                                   record where an artifact was published
@@ -156,14 +162,16 @@ async function archCommand(args: string[]): Promise<number> {
 }
 
 async function reproduceCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { 'record-command': { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { 'record-command': { type: 'string' }, published: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('reproduce: name exactly one MANIFEST (a repro-manifest.json)');
   const manifestPath = positionals[0];
   const workspaceRoot = gitToplevel(process.cwd()) ?? process.cwd();
   const projectRoot = relative(workspaceRoot, dirname(resolve(manifestPath))) || '.';
   const { ok, text } = await reproduceReport({ manifestPath, workspaceRoot, projectRoot, howToCreate: values['record-command'] });
   process.stdout.write(text);
-  return ok ? 0 : 1;
+  // --published: the rebuild above and what was actually published, both against the same hashes.
+  const published = values.published ? await reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk)) : 0;
+  return ok ? published : 1;
 }
 
 /** Runs the CLI and returns its exit status; user errors are one line on stderr, never a stack. */

@@ -4,9 +4,6 @@ import { UserError } from '../errors';
 import { readManifest, writeManifest, type PublishedLocation } from '../manifest';
 import { checkPublished, describeLocation, type PublishedResult } from './check';
 
-export const PUBLISHED_USAGE = `published MANIFEST [--json] [--timeout SECONDS] [--rebuild]
-  published add MANIFEST ARTIFACT (--url URL | --oci IMAGE | --pacman SERVER --repo NAME)`;
-
 const LABEL = { match: 'MATCH', differs: 'DIFFERS', unreachable: 'UNREACHABLE' } as const;
 
 /** One line per location; a difference's explanation indented below it. */
@@ -55,13 +52,26 @@ export async function publishedCommand(args: string[], write: (text: string) => 
   if (args[0] === 'add') return addLocation(args.slice(1), write);
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' } },
+    options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' }, 'if-listed': { type: 'boolean', default: false } },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UserError('published: name exactly one MANIFEST (a repro-manifest.json)');
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(timeout > 0)) throw new UserError(`--timeout: ${JSON.stringify(values.timeout)} is not a positive number of seconds`);
+  // The inferred Nx target runs for every manifest: one that lists no publication has nothing to check.
+  if (values['if-listed'] && !(await readManifest(positionals[0])).artifacts.some((artifact) => artifact.published?.length)) {
+    write(`${positionals[0]}: no published locations listed (add one with \`reprokit published add\`)\n`);
+    return 0;
+  }
   const result = await checkPublished(positionals[0], { timeoutMs: timeout === undefined ? undefined : timeout * 1000, log: values.json ? undefined : log });
   write(values.json ? JSON.stringify(result, null, 2) + '\n' : renderPublished(result));
+  return result.exitCode;
+}
+
+/** `reproduce --published`: the publication check after the rebuild, in the same report. */
+export async function reproducePublished(manifestPath: string, write: (text: string) => void): Promise<number> {
+  write('\npublished:\n');
+  const result = await checkPublished(manifestPath);
+  write(renderPublished(result));
   return result.exitCode;
 }

@@ -15,7 +15,7 @@ describe('inferTargets', () => {
 
   it('gives a Cargo project elf, checksum and reproduce, wired and cached as they must be', () => {
     const targets = inferTargets({ root: 'apps/x', cargoBinary: 'x', hasManifest: true }, { elf: { image: 'b@sha256:' + '0'.repeat(64), envLock: 'tools/envs/b/env.lock.json' } }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce', 'published']);
     const elf = targets.elf;
     assert.equal(elf.cache, true);
     assert.deepEqual(elf.outputs, [
@@ -38,9 +38,18 @@ describe('inferTargets', () => {
     assert.ok(targets.elf.metadata?.description);
   });
 
+  it('gives a project with a manifest the published check: no build, never cached, silent without locations', () => {
+    const targets = inferTargets({ root: 'x', hasManifest: true, hasDockerfile: true }, { publishedTargetName: 'pub' }, inputs);
+    assert.equal(targets.pub.executor, 'nx:run-commands');
+    assert.equal(targets.pub.cache, false);
+    assert.equal(targets.pub.dependsOn, undefined);
+    assert.equal(targets.pub.options.command, 'reprokit published {projectRoot}/repro-manifest.json --if-listed');
+    assert.equal(inferTargets({ root: 'x', hasManifest: false, hasDockerfile: true }, {}, inputs).published, undefined);
+  });
+
   it('wires reproduce and checksum to build targets a project declares itself', () => {
     const targets = inferTargets({ root: 'c', hasManifest: true, declaredBuildTargets: ['elf'] }, {}, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'checksum', 'reproduce', 'published']);
     assert.deepEqual(targets.reproduce.dependsOn, ['elf']);
     assert.deepEqual(targets.checksum.dependsOn, ['elf']);
   });
@@ -52,7 +61,7 @@ describe('inferTargets', () => {
   });
 
   it('gives a project with only a manifest checksum and reproduce, and any other project the pins gate', () => {
-    assert.deepEqual(Object.keys(inferTargets({ root: 'x', hasManifest: true }, {}, inputs)), ['pins', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(inferTargets({ root: 'x', hasManifest: true }, {}, inputs)), ['pins', 'checksum', 'reproduce', 'published']);
     const plain = inferTargets({ root: 'x', hasManifest: false }, { pinsTargetName: 'pin-gate' }, inputs);
     assert.deepEqual(Object.keys(plain), ['pin-gate']);
     assert.equal(plain['pin-gate'].cache, true);
@@ -62,7 +71,7 @@ describe('inferTargets', () => {
   it('gives a project with a PKGBUILD a cached arch target with complete inputs and outputs, a build target of reproduce', () => {
     const arch = { image: 'a@sha256:' + '1'.repeat(64), envLock: 'tools/envs/a/env.lock.json' };
     const targets = inferTargets({ root: 'pkgs/x', cargoBinary: 'x', hasManifest: true, hasPkgbuild: true }, { arch }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'arch', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'arch', 'checksum', 'reproduce', 'published']);
     const target = targets.arch;
     assert.equal(target.executor, '@reprokit/nx:arch');
     assert.equal(target.cache, true);

@@ -14,6 +14,7 @@ export interface ReprokitPluginOptions {
   ociTargetName?: string;
   archTargetName?: string;
   reportTargetName?: string;
+  publishedTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
   /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
@@ -66,6 +67,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     oci: options.ociTargetName ?? 'oci',
     arch: options.archTargetName ?? 'arch',
     report: options.reportTargetName ?? 'report',
+    published: options.publishedTargetName ?? 'published',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -128,8 +130,25 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
       },
     };
   }
+  if (facts.hasManifest) targets[names.published] = publishedTarget();
   if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch]);
   return targets;
+}
+
+/**
+ * The publication check: no build (it compares what was published with the committed hashes, not
+ * with a rebuild) and never cached, since the publication can change under the same inputs.
+ */
+function publishedTarget(): TargetConfiguration {
+  return {
+    executor: 'nx:run-commands',
+    cache: false,
+    options: { command: `reprokit published {projectRoot}/${MANIFEST_FILE} --if-listed` },
+    metadata: {
+      description: `Download every published location ${MANIFEST_FILE} lists (release files, registry images, pacman repositories) and compare it with the committed hashes`,
+      technologies: ['reprokit'],
+    },
+  };
 }
 
 /**

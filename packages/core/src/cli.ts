@@ -26,15 +26,12 @@ const USAGE = `usage: reprokit <command> [options]
 commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
   verify MANIFEST [--json]                        compare the artifacts on disk with a repro-manifest.json
-  reproduce MANIFEST [--record-command CMD]       verify, then print the paper trail a reviewer writes down
-  env lock SPEC [SOURCES]                         resolve env.json's Debian packages into env.lock.json beside it,
-                                                  with each .deb's sha1 and snapshot.debian.org URL
-  env build LOCK [--record] [--reuse] [--push REPO] [SOURCES]
   reproduce MANIFEST [--record-command CMD] [--published]
                                                   verify, then print the paper trail a reviewer writes down;
                                                   --published also checks every published location
-  env lock SPEC                                   resolve env.json's Debian packages into env.lock.json beside it
-  env build LOCK [--record] [--reuse] [--push REPO]
+  env lock SPEC [SOURCES]                         resolve env.json's Debian packages into env.lock.json beside it,
+                                                  with each .deb's sha1 and snapshot.debian.org URL
+  env build LOCK [--record] [--reuse] [--push REPO] [SOURCES]
                                                   build the locked environment's image and load it into docker;
                                                   --record writes its image ID (and snapshot URLs) into the lock,
                                                   --reuse skips the build when docker has it, --push e.g.
@@ -188,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
         // With --attestations/--trusted-keys/--threshold: the local check, then the builders' verdict.
         const { options, rest: own } = takeThresholdOptions(rest);
         const status = await reproduceCommand(own);
-        return options ? Math.max(status, await runThreshold(parseArgs({ args: own, options: { 'record-command': { type: 'string' } }, allowPositionals: true }).positionals[0], options)) : status;
+        return options ? Math.max(status, await runThreshold(parseArgs({ args: own, options: { 'record-command': { type: 'string' }, published: { type: 'boolean' } }, allowPositionals: true }).positionals[0], options)) : status;
       }
       case 'rebuild':
         return await rebuildCommand(rest);

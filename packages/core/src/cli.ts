@@ -45,9 +45,10 @@ commands:
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   ${DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
                                                   entries, image layers and config, JSON/text lines, bytes
-  published MANIFEST [--json] [--timeout S] [--if-listed]
+  published MANIFEST [--json] [--timeout S] [--if-listed] [--rebuild]
                                                   download every published location of the manifest's artifacts and
-                                                  compare: MATCH, DIFFERS (what differs) or UNREACHABLE (why)
+                                                  compare: MATCH, DIFFERS (what differs) or UNREACHABLE (why);
+                                                  --rebuild also runs arch verify on published pacman packages
   published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
                                                   record where an artifact was published
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)

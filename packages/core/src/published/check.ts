@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { renderArchVerify, verifyArchPackage } from '../arch/verify-package';
 import { diffBuffersResult } from '../diff/diff';
 import { diffImages, isOciLayoutDir, readOciLayoutDir, type ImageView } from '../diff/image';
 import { DiffContext, type DiffResult } from '../diff/types';
@@ -28,6 +29,8 @@ export interface PublishedCheck {
   diff?: DiffResult;
   /** The published file, for `--rebuild` (a pacman package), when kept. */
   downloaded?: string;
+  /** `--rebuild`: `arch verify` of the published package (its .BUILDINFO rebuilt in the recorded image). */
+  rebuild?: { reproducible: boolean; report: string };
 }
 
 export interface PublishedResult {
@@ -43,6 +46,8 @@ export interface PublishedOptions {
   retries?: number;
   /** Keep downloaded files in this directory (e.g. for `arch verify`); otherwise a temporary one is removed. */
   keepDir?: string;
+  /** Rebuild each published pacman package from its .BUILDINFO (`arch verify`) and report the verdict. */
+  rebuild?: boolean;
   log?: (line: string) => void;
 }
 
@@ -166,12 +171,16 @@ export async function checkPublished(manifestPath: string, options: PublishedOpt
         else if (isUserError(error) && !(error.message.startsWith(`artifact ${artifact.name}:`))) result = { status: 'differs', reason: error.message };
         else throw error;
       }
+      if (options.rebuild && type === 'pacman' && result.downloaded) {
+        const verdict = await verifyArchPackage({ packageFile: result.downloaded, manifestPath, log: options.log });
+        result.rebuild = { reproducible: verdict.reproducible, report: renderArchVerify(verdict) };
+      }
       checks.push({ artifact: artifact.name, location: text, type, status: result.status!, ...result } as PublishedCheck);
     }
   } finally {
     if (!options.keepDir) rmSync(work, { recursive: true, force: true });
   }
-  const exitCode = checks.some((c) => c.status === 'differs') ? 1 : checks.some((c) => c.status === 'unreachable') ? 2 : 0;
+  const exitCode = checks.some((c) => c.status === 'differs' || c.rebuild?.reproducible === false) ? 1 : checks.some((c) => c.status === 'unreachable') ? 2 : 0;
   if (!options.keepDir) for (const check of checks) delete check.downloaded;
   return { manifestPath, project: manifest.project, checks, exitCode };
 }

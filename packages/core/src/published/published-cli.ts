@@ -14,6 +14,7 @@ export function renderPublished(result: PublishedResult): string {
     const why = (check.reason ?? check.note)?.replace(`${check.location}: `, '');
     lines.push(`${LABEL[check.status].padEnd(11)} ${check.artifact} ${check.location}${why ? `: ${why}` : ''}`);
     if (check.diff && !check.diff.same) lines.push(renderDiff(check.diff, '    ').trimEnd());
+    if (check.rebuild) lines.push(...check.rebuild.report.trimEnd().split('\n').map((line) => `    rebuild: ${line}`));
   }
   const count = (status: keyof typeof LABEL) => result.checks.filter((check) => check.status === status).length;
   lines.push(`${result.manifestPath}: ${result.checks.length} published locations, ${count('match')} match, ${count('differs')} differ, ${count('unreachable')} unreachable`);
@@ -52,7 +53,7 @@ export async function publishedCommand(args: string[], write: (text: string) => 
   if (args[0] === 'add') return addLocation(args.slice(1), write);
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' }, 'if-listed': { type: 'boolean', default: false } },
+    options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' }, 'if-listed': { type: 'boolean', default: false }, rebuild: { type: 'boolean', default: false } },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UserError('published: name exactly one MANIFEST (a repro-manifest.json)');
@@ -63,7 +64,7 @@ export async function publishedCommand(args: string[], write: (text: string) => 
     write(`${positionals[0]}: no published locations listed (add one with \`reprokit published add\`)\n`);
     return 0;
   }
-  const result = await checkPublished(positionals[0], { timeoutMs: timeout === undefined ? undefined : timeout * 1000, log: values.json ? undefined : log });
+  const result = await checkPublished(positionals[0], { timeoutMs: timeout === undefined ? undefined : timeout * 1000, rebuild: values.rebuild, log: values.json ? undefined : log });
   write(values.json ? JSON.stringify(result, null, 2) + '\n' : renderPublished(result));
   return result.exitCode;
 }

@@ -6,7 +6,7 @@
 //   MIRRORS_DIR holds one bare git repository per entry at <owner>+<name>/repo (what `git clone
 //   --mirror` makes). Only FROM is adapted: rust images become the pinned rust-builder, distroless and
 //   static images static-base, every other image the pinned c-builder (gcc, make, sh); scratch and
-//   stage names stay. With --packages-offline, RUN lines that only install packages (apt-get, apk),
+//   stage names stay; `USER root` and `WORKDIR /` follow a replaced FROM (the public images' defaults). With --packages-offline, RUN lines that only install packages (apt-get, apk),
 //   which need the network, are replaced by `true` and reported, to see how the rest of the file does.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ function adapt(text) {
       }
       if (alias) stages.push(alias);
       out.push(`${from[1]}${from[2]}${replaced}${from[4]}`);
+      // The images replaced run as root in /; reprokit's run as 1000:1000 in /home/build.
+      if (replaced !== ref) out.push('USER root', 'WORKDIR /');
       continue;
     }
     if (/^\s*RUN\b/i.test(line)) {

@@ -1,6 +1,8 @@
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, constants } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
+import { readBoundedFile } from '../attest/read-bounded';
 import { RECORD_DIR } from '../build-record';
+import { isUserError } from '../errors';
 
 /** Result files are small JSON documents; anything bigger is named, not read. */
 const MAX_RESULT_BYTES = 1 << 20;
@@ -9,21 +11,6 @@ export interface ExtraResult {
   source: string;
   label: string;
   text: string;
-}
-
-/** A regular file's text, at most `max` bytes, never following a symbolic link or opening a FIFO. */
-function readSmallRegularFile(file: string, max: number): string | undefined {
-  const stat = lstatSync(file, { throwIfNoEntry: false });
-  if (!stat?.isFile() || stat.size > max) return undefined;
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    const buffer = Buffer.alloc(Math.min(max, stat.size));
-    const read = readSync(fd, buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, read).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** One line about a result document, from the fields the wave's result formats carry. */
@@ -62,12 +49,17 @@ export function extraResults(manifestDir: string, outputDir: string, artifact: s
     if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
     const label = name.slice(prefix.length, -'.json'.length);
     // `<artifact>.json` is the build record itself; `<artifact>.<kind>.json` of an arch build are records too.
-    if (!label || ['pkg', 'source', 'db', 'files'].includes(label)) continue;
+    // The statements' run times are deliberately unsigned side files, not results.
+    if (!label || ['pkg', 'source', 'db', 'files'].includes(label) || label.endsWith('.times')) continue;
     const file = join(recordDir, name);
     const source = relative(workspaceRoot, file).split(sep).join('/');
-    const text = readSmallRegularFile(file, MAX_RESULT_BYTES);
-    if (text === undefined) {
-      results.push({ source, label, text: 'not read: not a regular file of at most 1 MiB' });
+    let text: string;
+    try {
+      // A symbolic link is not followed: it could name a file outside the project.
+      if (lstatSync(file).isSymbolicLink()) throw new Error('a symbolic link');
+      text = readBoundedFile(file, MAX_RESULT_BYTES, 'a result file');
+    } catch (error) {
+      results.push({ source, label, text: `not read: ${isUserError(error) ? error.message.replace(`${file}: `, '') : (error as Error).message}` });
       continue;
     }
     try {

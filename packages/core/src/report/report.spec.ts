@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeBuildRecord } from '../build-record';
@@ -204,5 +204,20 @@ describe('reprokit report', () => {
     assert.ok(strict.explanation.includes('attested PASSED by 1 of 2 trusted builders, threshold 2'), strict.explanation.join('\n'));
     assert.match(renderReportHtml(two, { linkBase: '..' }), /Threshold 2 of 2 trusted builders \(alice, mallory\)/);
     assert.match(renderReportMarkdown(two), /^Attestations: 0 of \d+ artifacts attested PASSED by at least 2 of 2 trusted builders \(alice, mallory\)\.$/m);
+  });
+
+  it('shows results left beside a build record, and does not follow a symbolic link there', async () => {
+    const root = await workspace();
+    const records = join(root, 'packages/good/dist/.reprokit');
+    writeFileSync(join(records, 'good.bin.intoto.json'), JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'good.bin' }], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} }));
+    writeFileSync(join(records, 'good.bin.intoto.times.json'), '{}');
+    writeFileSync(join(root, 'outside.json'), '{"summary": "from outside the project"}');
+    symlinkSync(join(root, 'outside.json'), join(records, 'good.bin.vary.json'));
+    const report = await collectReport({ workspaceRoot: root, pins: false });
+    const good = report.projects.find((p) => p.name === 'good')!.artifacts[0];
+    assert.deepEqual(good.extra, [
+      { source: 'packages/good/dist/.reprokit/good.bin.intoto.json', label: 'intoto', text: 'in-toto statement, https://slsa.dev/provenance/v1, 1 subject' },
+      { source: 'packages/good/dist/.reprokit/good.bin.vary.json', label: 'vary', text: 'not read: a symbolic link' },
+    ]);
   });
 });

@@ -47,3 +47,6 @@ export * from './attest/keygen';
 export * from './attest/threshold';
 export * from './attest/vsa';
 export { takeThresholdOptions, runThreshold, type ThresholdOptions } from './attest/threshold-cli';
+export * from './cargo/workspace';
+export { readCargoManifest, type CargoManifest } from './cargo/manifest';
+export { readTomlFile, parseToml } from './cargo/toml-file';

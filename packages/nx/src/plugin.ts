@@ -1,7 +1,8 @@
 import { createNodesFromFiles, type CreateNodes, type CreateNodesResult } from '@nx/devkit';
+import { readCargoModel } from '@reprokit/core';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cargoBinaryName } from './plugin/cargo-manifest';
+import { cargoFacts } from './plugin/cargo-manifest';
 import type { DeclaredCommandTarget } from './plugin/command-target';
 import { inferTargets, MANIFEST_FILE, type InputDefinition, type ReprokitPluginOptions } from './plugin/targets';
 
@@ -37,7 +38,7 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
     if (existsSync(join(workspaceRoot, rel, 'executors.json'))) local.push(`{workspaceRoot}/${rel}/executors.json`);
   }
   // A local reprokit's own dependencies are external nodes; an installed reprokit brings its own.
-  const external = local.length ? ['ajv', 'dockerode', '@noble/hashes', 'fzstd', ...installed] : installed;
+  const external = local.length ? ['ajv', 'dockerode', '@noble/hashes', 'fzstd', 'smol-toml', ...installed] : installed;
   return [...local, { externalDependencies: external }];
 }
 
@@ -84,6 +85,9 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
   `**/{${PROJECT_FILES.join(',')}}`,
   async (files, options, context) => {
     const inputs = reprokitInputs(context.workspaceRoot);
+    // All Cargo.toml files at once: workspaces, members, path dependencies and vendored copies are
+    // facts about several manifests together.
+    const cargoModel = readCargoModel(context.workspaceRoot, files.filter((file) => file === 'Cargo.toml' || file.endsWith('/Cargo.toml')));
     return createNodesFromFiles(
       (file, opts): CreateNodesResult => {
         const root = dirname(file);
@@ -92,14 +96,18 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
         // One result per project directory: from the first of its files in PROJECT_FILES' order.
         const own = file.slice(root === '.' ? 0 : root.length + 1);
         if (PROJECT_FILES.slice(0, PROJECT_FILES.indexOf(own)).some(has)) return {};
-        // A project is a directory Nx already knows (project.json or package.json) or a Cargo package.
+        // A vendored crate is a copy of someone else's package, never a project (its package.json too).
+        if (cargoModel.vendored.has(root)) return {};
+        // A project is a directory Nx already knows (project.json or package.json) or a Cargo package;
+        // a library crate is a project (a node path dependencies point at) without an elf target.
         const named = has('project.json') || has('package.json');
-        const cargo = has('Cargo.toml') ? cargoBinaryName(readFileSync(join(dir, 'Cargo.toml'), 'utf8')) : undefined;
+        const cargo = cargoFacts(cargoModel, root);
         if (!cargo && !named) return {};
         const declared = declaredTargets(dir);
         const facts = {
           root,
-          cargoBinary: cargo,
+          cargoBinary: cargo?.binary,
+          cargo,
           hasManifest: has(MANIFEST_FILE),
           hasDockerfile: has('Dockerfile'),
           hasPkgbuild: has('PKGBUILD'),
@@ -108,8 +116,8 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
           isWorkspaceRoot: root === '.',
         };
         const targets = inferTargets(facts, opts ?? {}, inputs);
-        // A bare Cargo package is a project of its own, named after its binary.
-        return { projects: { [root]: named ? { targets } : { name: cargo, targets } } };
+        // A bare Cargo package is a project of its own, named after its binary (a library after its package).
+        return { projects: { [root]: named ? { targets } : { name: cargo!.binary ?? cargo!.package, targets } } };
       },
       files,
       options ?? {},

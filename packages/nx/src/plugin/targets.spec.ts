@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cargoBinaryName } from './cargo-manifest';
 import { inferTargets } from './targets';
-
-describe('cargoBinaryName', () => {
-  it('takes [package] name', () => assert.equal(cargoBinaryName('[package]\nname = "asdf" # the seed\nversion = "0.1.1"\n'), 'asdf'));
-  it('prefers the first [[bin]] name', () => assert.equal(cargoBinaryName('[package]\nname = "lib-x"\n[[bin]]\nname = "tool"\n'), 'tool'));
-  it('ignores names in other tables', () => assert.equal(cargoBinaryName('[dependencies.x]\nname = "y"\n[package]\nname = "z"\n'), 'z'));
-  it('gives nothing for a workspace-only manifest', () => assert.equal(cargoBinaryName('[workspace]\nmembers = ["a"]\n'), undefined));
-});
 
 describe('inferTargets', () => {
   const inputs = [{ externalDependencies: ['@reprokit/core', '@reprokit/nx'] }];

@@ -2,6 +2,7 @@ import type { TargetConfiguration } from '@nx/devkit';
 import type { ArchExecutorSchema } from '../executors/arch/schema';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
 import type { OciExecutorSchema } from '../executors/oci/schema';
+import type { CargoFacts } from './cargo-manifest';
 import { commandElfTarget, type DeclaredCommandTarget } from './command-target';
 import { recordOutputs } from './record-outputs';
 
@@ -35,6 +36,8 @@ export interface ProjectFacts {
   root: string;
   /** From Cargo.toml, when the project builds a Rust binary. */
   cargoBinary?: string;
+  /** Where the Cargo package builds (its workspace root) and what else cargo reads for it. */
+  cargo?: CargoFacts;
   hasManifest: boolean;
   /** The project has a Dockerfile: it builds an OCI image. */
   hasDockerfile?: boolean;
@@ -86,7 +89,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   const buildTargets: string[] = [...(facts.declaredBuildTargets ?? [])];
   if (facts.cargoBinary && !buildTargets.includes(names.elf)) {
     buildTargets.push(names.elf);
-    targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs);
+    targets[names.elf] = elfTarget(facts.root, facts.cargoBinary, options.elf ?? {}, reprokitInputs, facts.cargo);
   }
   for (const declared of facts.declaredCommandTargets ?? []) {
     targets[declared.name] = commandElfTarget(facts.root, declared, options.elfCommand ?? {}, reprokitInputs);
@@ -199,19 +202,28 @@ function ociTarget(root: string, defaults: Partial<OciExecutorSchema>, reprokitI
   };
 }
 
-function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
+function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSchema>, reprokitInputs: InputDefinition[], cargo?: CargoFacts): TargetConfiguration {
   const options: Partial<ElfExecutorSchema> = { binary, ...defaults };
-  const inputs: InputDefinition[] = [
-    '{projectRoot}/src/**/*',
-    '{projectRoot}/Cargo.toml',
-    '{projectRoot}/Cargo.lock',
-    '{projectRoot}/build.rs',
+  if (cargo) {
+    // `cargo build -p <package> --bin <binary>` at the workspace root, with its shared Cargo.lock.
+    options.package = cargo.package;
+    if (cargo.buildRoot !== root) options.buildRoot = cargo.buildRoot;
+  }
+  const inputs: InputDefinition[] = cargo
+    ? [
+        // Everything in the package (build.rs, include_str! files, …); path dependencies, manifests up
+        // to the workspace root, Cargo.lock, configs, toolchain files and vendored sources from cargo.
+        '{projectRoot}/**/*',
+        ...cargo.inputs,
+      ]
+    : ['{projectRoot}/src/**/*', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock', '{projectRoot}/build.rs'];
+  inputs.push(
     commitDateInput(root),
     // The host toolchain: what `elf:host` builds with (the container's is pinned by the image digest, an option).
     { runtime: 'rustc -vV' },
     ...reprokitInputs,
-  ];
-  if (options.envLock) inputs.splice(4, 0, `{workspaceRoot}/${options.envLock}`);
+  );
+  if (options.envLock) inputs.push(`{workspaceRoot}/${options.envLock}`);
   return {
     executor: '@reprokit/nx:elf',
     cache: true,

@@ -9,6 +9,14 @@ export interface ElfExecutorSchema {
    */
   binary: string;
   /**
+   * The Cargo package the binary belongs to (`cargo build -p <package>`), needed in a workspace where several members could have a binary of that name. Inferred from Cargo.toml.
+   */
+  package?: string;
+  /**
+   * The Cargo workspace root, relative to the Nx workspace: where cargo runs (mounted read-only at /src in container mode), beside the shared Cargo.lock. Default: the project root. Inferred from the workspace's Cargo.toml.
+   */
+  buildRoot?: string;
+  /**
    * `container` builds in `image` (network none, non-root, sources read-only); `host` uses the host toolchain, refused unless it matches `toolchain.version`.
    */
   environment?: 'container' | 'host';
@@ -45,6 +53,18 @@ export interface ElfExecutorSchema {
    * Extra arguments after `cargo build --release --locked --offline`.
    */
   cargoArgs?: string[];
+  /**
+   * Crates from registries or git: `auto` fetches them (cargo fetch --locked, in a container with network, into a cache keyed by Cargo.lock's hash) when Cargo.lock lists any and no `.cargo/config.toml` replaces their sources with vendored directories; the build then runs offline with that cache mounted read-only.
+   */
+  fetch?: 'auto' | 'always' | 'never';
+  /**
+   * Docker network of the fetch container (the build itself always has none), e.g. `host` or `bridge`.
+   */
+  fetchNetwork?: string;
+  /**
+   * Directory of the fetched-crate caches (one per Cargo.lock hash), relative to the workspace. Default: $XDG_CACHE_HOME/reprokit/crates (~/.cache/reprokit/crates).
+   */
+  crateCache?: string;
   /**
    * Fixed SOURCE_DATE_EPOCH. Default: the date of the last commit that touched the project (the manifest excluded).
    */

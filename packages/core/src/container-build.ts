@@ -34,6 +34,8 @@ export interface ContainerBuild {
   kind: ProducedArtifact['kind'];
   outputDir: string;
   sourceDateEpoch: number;
+  /** More read-only mounts (e.g. a cache of fetched crates). */
+  readOnlyMounts?: { host: string; container: string }[];
   /** Added to the fixed environment (SOURCE_DATE_EPOCH, TZ, LC_ALL, HOME). */
   env?: Record<string, string>;
   /** The lock's package whose version is recorded as the toolchain, e.g. /^gcc-\d+$/. */
@@ -100,7 +102,8 @@ export async function buildArtifactInContainer(build: ContainerBuild): Promise<C
   const log = build.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const artifact = artifactLocation(build.artifact, build.inTree ?? false);
   const { docker, imageId, user, toolchain } = await prepareBuilder({ ...build, log });
-  const work = emptyWritableDir(join(build.projectDir, 'target', 'reprokit-container'));
+  // One work directory per artifact: members of one Cargo workspace build side by side in its root.
+  const work = emptyWritableDir(join(build.projectDir, 'target', 'reprokit-container', build.name));
   let source: { host: string; tar: string } | undefined;
   if (build.inTree) {
     const [uid, gid] = user.split(':').map(Number);
@@ -117,6 +120,7 @@ export async function buildArtifactInContainer(build: ContainerBuild): Promise<C
       mounts: [
         { host: source?.host ?? build.projectDir, container: '/src', readOnly: !source },
         { host: work, container: '/out', readOnly: false },
+        ...(build.readOnlyMounts ?? []).map((m) => ({ ...m, readOnly: true })),
       ],
       workdir: '/src',
       logPrefix: build.logPrefix,

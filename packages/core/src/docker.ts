@@ -100,6 +100,11 @@ export interface ContainerRun {
   log?: (line: string) => void;
   /** False for a Dockerfile RUN, whose changes to the root filesystem are the point. Default true. */
   readOnlyRootfs?: boolean;
+  /**
+   * A docker network for steps that must reach the network (a crate fetch, whose results are
+   * checked against a lock's hashes); builds leave it out and get none.
+   */
+  network?: string;
   /** Called on the created container before it starts (e.g. to copy files in). */
   beforeStart?: (container: Docker.Container) => Promise<void>;
   /**
@@ -130,9 +135,9 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
     Env: Object.entries(run.env).map(([key, value]) => `${key}=${value}`),
     WorkingDir: run.workdir,
     Labels: { 'dev.reprokit.run': run.logPrefix.trim() || 'reprokit' },
-    NetworkDisabled: true,
+    NetworkDisabled: !run.network,
     HostConfig: {
-      NetworkMode: 'none',
+      NetworkMode: run.network ?? 'none',
       Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
       ReadonlyRootfs: run.readOnlyRootfs ?? true,
       Tmpfs: { '/tmp': 'rw,exec,mode=1777', ...run.tmpfs },

@@ -50,3 +50,4 @@ export { takeThresholdOptions, runThreshold, type ThresholdOptions } from './att
 export * from './cargo/workspace';
 export { readCargoManifest, type CargoManifest } from './cargo/manifest';
 export { readTomlFile, parseToml } from './cargo/toml-file';
+export { defaultCrateCacheRoot, fetchCrates, lockedCrates, type CrateFetch, type FetchedCrates, type LockedCrates } from './cargo/fetch';

@@ -10,6 +10,8 @@ export interface RustHostBuild {
   /** Absolute path of the workspace, remapped away from debug info and panic messages. */
   workspaceRoot: string;
   binary: string;
+  /** The package of the binary in a Cargo workspace (`-p`); `projectDir` is then the workspace root. */
+  package?: string;
   toolchain: PinnedToolchain;
   /** Absolute path of the directory the binary is copied to. */
   outputDir: string;
@@ -59,7 +61,7 @@ export async function buildRustBinaryOnHost(build: RustHostBuild): Promise<RustH
   const toolchain = checkToolchain(build.toolchain, env);
   await runStreamed({
     command: 'cargo',
-    args: ['build', '--release', '--locked', '--offline', '--bin', build.binary, ...(build.cargoArgs ?? [])],
+    args: ['build', '--release', '--locked', '--offline', ...(build.package ? ['-p', build.package] : []), '--bin', build.binary, ...(build.cargoArgs ?? [])],
     cwd: build.projectDir,
     env,
     prefix: build.logPrefix,

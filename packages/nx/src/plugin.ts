@@ -128,3 +128,6 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
 
 /** @deprecated Nx 24 calls `createNodes`; kept for Nx versions that look for the old name. */
 export const createNodesV2 = createNodes;
+
+/** Cargo path dependencies as project graph edges (plugin/cargo-dependencies.ts). */
+export { createCargoDependencies as createDependencies } from './plugin/cargo-dependencies';

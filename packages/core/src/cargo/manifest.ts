@@ -13,6 +13,11 @@ export interface CargoManifest {
   workspacePath?: string;
   /** The binaries cargo builds for the package, explicit `[[bin]]` first, then discovered ones. */
   bins: string[];
+  /**
+   * Files and directories the package's build reads, relative to `dir`: `src/`, the build script
+   * and `Cargo.toml`, plus explicit target and build script paths outside `src/`.
+   */
+  sources: string[];
   /** `[workspace]`, when this manifest is a workspace root. */
   workspace?: { members: string[]; exclude: string[]; pathDependencies: Record<string, string> };
   /**
@@ -32,7 +37,7 @@ export function readCargoManifest(workspaceRoot: string, dir: string): CargoMani
   const where = posix.join(dir, 'Cargo.toml');
   const toml = readTomlFile(file);
   const pkg = table(toml.package) ?? table(toml.project);
-  const manifest: CargoManifest = { dir, bins: [], pathDependencies: [], inheritedDependencies: [] };
+  const manifest: CargoManifest = { dir, bins: [], sources: ['src', 'build.rs', 'Cargo.toml'], pathDependencies: [], inheritedDependencies: [] };
   if (pkg) {
     const name = string(pkg.name);
     if (!name) throw new UserError(`${where}: package.name: a package needs a name (a string)`);
@@ -44,6 +49,11 @@ export function readCargoManifest(workspaceRoot: string, dir: string): CargoMani
       manifest.workspacePath = path;
     }
     manifest.bins = binaries(join(workspaceRoot, dir), toml, pkg, name, where);
+    const explicit = [string(pkg.build), string(table(toml.lib)?.path), ...(Array.isArray(toml.bin) ? toml.bin.map((bin) => string(table(bin)?.path)) : [])];
+    for (const path of explicit) {
+      const clean = path === undefined ? undefined : posix.normalize(path);
+      if (clean && !clean.startsWith('../') && !posix.isAbsolute(clean) && !clean.startsWith('src/') && !manifest.sources.includes(clean)) manifest.sources.push(clean);
+    }
   }
   const workspace = table(toml.workspace);
   if (workspace) {

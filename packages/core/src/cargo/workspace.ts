@@ -8,6 +8,8 @@ export interface CargoPackage {
   dir: string;
   name: string;
   bins: string[];
+  /** What its build reads, relative to `dir` (CargoManifest.sources). */
+  sources: string[];
   /** The Cargo workspace root cargo finds for it: where it builds, beside the shared Cargo.lock. */
   buildRoot: string;
   /** Direct path dependencies inside the Nx workspace (workspace-inherited ones resolved). */
@@ -167,7 +169,7 @@ export function readCargoModel(workspaceRoot: string, manifestFiles: string[]): 
       const root = ancestors(dir).find((a) => manifests.get(a)?.workspace);
       if (root !== undefined && members.get(root)?.has(dir)) buildRoot = root;
     }
-    packages.set(dir, { dir, name: manifest.packageName, bins: manifest.bins, buildRoot, pathDependencies: directPaths(manifest, buildRoot) });
+    packages.set(dir, { dir, name: manifest.packageName, bins: manifest.bins, sources: manifest.sources, buildRoot, pathDependencies: directPaths(manifest, buildRoot) });
   }
   return { packages, vendored, configs };
 }

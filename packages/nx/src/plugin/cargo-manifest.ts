@@ -1,4 +1,5 @@
 import { ancestors, type CargoModel, configsFrom, packagesOfBuildRoot, pathDependencyClosure } from '@reprokit/core';
+import { posix } from 'node:path';
 import type { InputDefinition } from './targets';
 
 /** What the elf target of one Cargo package needs: what to build, where, and every file cargo reads for it. */
@@ -8,11 +9,9 @@ export interface CargoFacts {
   package: string;
   /** The Cargo workspace root, relative to the Nx workspace; the project's own root when it is not in a workspace. */
   buildRoot: string;
-  /** Input patterns for everything cargo reads besides the project's own `{projectRoot}` files. */
+  /** Input patterns, relative to the workspace root, for everything cargo reads to build the package. */
   inputs: InputDefinition[];
 }
-
-const MANIFEST_FILE = 'repro-manifest.json';
 
 /** `{workspaceRoot}/<dir>/<rest>` without a `./` for the root. */
 function at(dir: string, rest: string): string {
@@ -30,19 +29,13 @@ export function cargoFacts(model: CargoModel, dir: string): CargoFacts | undefin
   const pkg = model.packages.get(dir);
   if (!pkg) return undefined;
   const inputs: InputDefinition[] = [];
-  const excluded: string[] = [];
-  // The package and every path dependency, sources and all (include_str!, build.rs, …), without
-  // what builds write there.
-  const closure = pathDependencyClosure(model, dir);
-  for (const crate of closure) {
-    if (crate !== dir) inputs.push(at(crate, '**/*'));
-  }
-  const withOutputs = new Set([pkg.buildRoot]);
-  for (const crate of closure) {
-    for (const other of model.packages.keys()) if (other === crate || other.startsWith(crate === '.' ? '' : crate + '/')) withOutputs.add(other);
-  }
-  for (const other of [...withOutputs].sort()) {
-    excluded.push(`!${at(other, 'target/**/*')}`, `!${at(other, 'dist/**/*')}`, `!${at(other, MANIFEST_FILE)}`);
+  // The package and every path dependency: src/, build scripts, manifests; a target or build
+  // script outside src/ with the directory it is in (its `mod`s live there).
+  for (const crate of pathDependencyClosure(model, dir)) {
+    for (const source of model.packages.get(crate)!.sources) {
+      const parent = posix.dirname(source);
+      inputs.push(at(crate, source === 'src' ? 'src/**/*' : parent === '.' ? source : `${parent}/**/*`));
+    }
   }
   // Every Cargo.toml cargo loads: the member's way up to the root, and every member of the workspace.
   const manifests = new Set<string>();
@@ -51,9 +44,9 @@ export function cargoFacts(model: CargoModel, dir: string): CargoFacts | undefin
     if (a === pkg.buildRoot) break;
   }
   for (const member of packagesOfBuildRoot(model, pkg.buildRoot)) manifests.add(at(member.dir, 'Cargo.toml'));
-  inputs.push(...[...manifests].filter((m) => m !== at(dir, 'Cargo.toml')), at(pkg.buildRoot, 'Cargo.lock'));
+  inputs.push(...manifests, at(pkg.buildRoot, 'Cargo.lock'));
   for (const a of ancestors(pkg.buildRoot)) for (const file of CONTEXT_FILES) inputs.push(at(a, file));
   // Vendored sources a source replacement points at.
   for (const source of configsFrom(model, pkg.buildRoot).sourceDirectories) inputs.push(at(source, '**/*'));
-  return { binary: pkg.bins[0], package: pkg.name, buildRoot: pkg.buildRoot, inputs: [...new Set(inputs), ...excluded] };
+  return { binary: pkg.bins[0], package: pkg.name, buildRoot: pkg.buildRoot, inputs: [...new Set(inputs)] };
 }

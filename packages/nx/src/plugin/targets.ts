@@ -209,14 +209,9 @@ function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSc
     options.package = cargo.package;
     if (cargo.buildRoot !== root) options.buildRoot = cargo.buildRoot;
   }
-  const inputs: InputDefinition[] = cargo
-    ? [
-        // Everything in the package (build.rs, include_str! files, …); path dependencies, manifests up
-        // to the workspace root, Cargo.lock, configs, toolchain files and vendored sources from cargo.
-        '{projectRoot}/**/*',
-        ...cargo.inputs,
-      ]
-    : ['{projectRoot}/src/**/*', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock', '{projectRoot}/build.rs'];
+  // The package's and its path dependencies' sources, every Cargo.toml up to the workspace root,
+  // the shared Cargo.lock, configs, toolchain files and vendored sources (cargo-manifest.ts).
+  const inputs: InputDefinition[] = cargo?.inputs ?? ['{projectRoot}/src/**/*', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock', '{projectRoot}/build.rs'];
   inputs.push(
     commitDateInput(root),
     // The host toolchain: what `elf:host` builds with (the container's is pinned by the image digest, an option).

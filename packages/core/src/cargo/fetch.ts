@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readBoundedFile } from '../attest/read-bounded';
 import { prepareBuilder } from '../container-build';
 import { runInContainer } from '../docker';
 import { isUserError, UserError } from '../errors';
@@ -54,9 +55,8 @@ export function lockedCrates(buildRoot: string): LockedCrates {
   const hash = createHash('sha256').update(readFileSync(lockPath));
   let key = hash.digest('hex');
   if (configPath) {
-    const config = readFileSync(configPath);
-    if (config.length > MAX_TOML_BYTES) throw new UserError(`${configPath}: larger than ${MAX_TOML_BYTES} bytes`);
-    const sources = table(parseToml(config.toString('utf8'), configPath).source) ?? {};
+    const config = readBoundedFile(configPath, MAX_TOML_BYTES, 'a cargo configuration');
+    const sources = table(parseToml(config, configPath).source) ?? {};
     vendored = Object.values(sources).some((source) => string(table(source)?.directory) !== undefined || string(table(source)?.['local-registry']) !== undefined);
     key += '-' + createHash('sha256').update(config).digest('hex').slice(0, 16);
   }

@@ -1,6 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type * as SmolToml from 'smol-toml' with { 'resolution-mode': 'import' };
-import { describeFsError, UserError } from '../errors';
+import { readBoundedFile } from '../attest/read-bounded';
+import { UserError } from '../errors';
 
 // smol-toml ships CommonJS beside its ES module; only its types are ESM-only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -14,29 +14,7 @@ export const MAX_TOML_BYTES = 1 << 20;
  * a regular file only. A syntax error names the file, line and column, as cargo does.
  */
 export function readTomlFile(path: string, maxBytes = MAX_TOML_BYTES): Record<string, unknown> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw describeFsError(error, path);
-  }
-  let text: string;
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UserError(`${path}: not a regular file`);
-    if (stat.size > maxBytes) throw new UserError(`${path}: ${stat.size} bytes, more than the ${maxBytes} a TOML file may have`);
-    const buffer = Buffer.alloc(stat.size);
-    let read = 0;
-    while (read < stat.size) {
-      const n = readSync(fd, buffer, read, stat.size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    text = buffer.subarray(0, read).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-  return parseToml(text, path);
+  return parseToml(readBoundedFile(path, maxBytes, 'a TOML file'), path);
 }
 
 export function parseToml(text: string, path: string): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { readCargoModel } from '@reprokit/core';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cargoFacts } from './plugin/cargo-manifest';
-import type { DeclaredCommandTarget } from './plugin/command-target';
+import { declaredCommandTarget, type DeclaredCommandTarget } from './plugin/command-target';
 import { inferTargets, MANIFEST_FILE, type InputDefinition, type ReprokitPluginOptions } from './plugin/targets';
 
 export type { ReprokitPluginOptions } from './plugin/targets';
@@ -45,7 +45,7 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
 /** reprokit's executors that build artifacts a manifest records. */
 const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci', '@reprokit/nx:arch']);
 
-type DeclaredTargets = Record<string, { executor?: string; options?: { command?: unknown; binary?: unknown; outputDir?: unknown; envLock?: unknown } }>;
+type DeclaredTargets = Record<string, { executor?: string; options?: Record<string, unknown> }>;
 
 /** The targets of a project's project.json (none when it has none). */
 function declaredTargets(dir: string): DeclaredTargets {
@@ -65,12 +65,7 @@ function declaredBuildTargets(targets: DeclaredTargets): string[] {
 
 /** Declared elf targets with a `command` and a `binary`: the plugin completes their inputs and outputs. */
 function declaredCommandTargets(targets: DeclaredTargets): DeclaredCommandTarget[] {
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return Object.entries(targets).flatMap(([name, target]) =>
-    target.executor === '@reprokit/nx:elf' && Array.isArray(target.options?.command) && typeof target.options.binary === 'string'
-      ? [{ name, binary: target.options.binary, outputDir: text(target.options.outputDir), envLock: text(target.options.envLock) }]
-      : [],
-  );
+  return Object.entries(targets).flatMap(([name, target]) => declaredCommandTarget(name, target) ?? []);
 }
 
 /** The files a project directory can have, in the order that decides which one reports it. */

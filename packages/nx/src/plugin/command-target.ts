@@ -1,6 +1,6 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
-import { MANIFEST_FILE, OUTPUT_DIR, type InputDefinition } from './targets';
+import { commitDateInput, MANIFEST_FILE, OUTPUT_DIR, type InputDefinition } from './targets';
 import { recordOutputs } from './record-outputs';
 
 /** An elf target a project.json declares with a `command` (a make project, …): what the plugin completes. */
@@ -13,6 +13,26 @@ export interface DeclaredCommandTarget {
   outputDir?: string;
   /** Its own `envLock`, when it sets one (an input like the default's). */
   envLock?: string;
+}
+
+/** A binary name as the elf executor's schema allows it: one path component. */
+const BINARY_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** A relative path that stays inside the project (no `..`, not absolute). */
+const INSIDE = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/;
+
+/**
+ * The declared target the plugin completes, from project.json's options: only an elf target with a
+ * `command` and a `binary` that is a plain name, whose outputDir and envLock stay inside the
+ * project and workspace (they become Nx outputs and inputs, which Nx would otherwise write and read
+ * wherever a project.json says). Undefined otherwise: the target then runs as declared.
+ */
+export function declaredCommandTarget(name: string, target: { executor?: string; options?: Record<string, unknown> }): DeclaredCommandTarget | undefined {
+  const options = target.options ?? {};
+  if (target.executor !== '@reprokit/nx:elf' || !Array.isArray(options.command)) return undefined;
+  const { binary, outputDir, envLock } = options;
+  if (typeof binary !== 'string' || !BINARY_NAME.test(binary)) return undefined;
+  for (const path of [outputDir, envLock]) if (path !== undefined && (typeof path !== 'string' || !INSIDE.test(path))) return undefined;
+  return { name, binary, outputDir: outputDir as string | undefined, envLock: envLock as string | undefined };
 }
 
 /**
@@ -32,8 +52,7 @@ export function commandElfTarget(root: string, declared: DeclaredCommandTarget, 
     `!${outputDir}/**/*`,
     '!{projectRoot}/target/**/*',
     `!{projectRoot}/${MANIFEST_FILE}`,
-    // SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out.
-    { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` },
+    commitDateInput(root),
     ...((declared.envLock ?? defaults.envLock) ? [`{workspaceRoot}/${declared.envLock ?? defaults.envLock}`] : []),
     ...reprokitInputs,
   ];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { declaredCommandTarget } from './command-target';
 import { inferTargets } from './targets';
 
 describe('inferTargets', () => {
@@ -130,5 +131,26 @@ describe('inferTargets for elf targets declared with a command', () => {
     assert.ok(build.inputs!.includes('!{projectRoot}/out/**/*'));
     assert.ok(build.inputs!.includes('{workspaceRoot}/envs/mine/env.lock.json'));
     assert.ok(!build.inputs!.includes('{workspaceRoot}/tools/envs/c-builder/env.lock.json'));
+  });
+});
+
+describe('declaredCommandTarget', () => {
+  const elf = (options: Record<string, unknown>) => ({ executor: '@reprokit/nx:elf', options: { command: ['make'], ...options } });
+
+  it('takes an elf target with a command and a plain binary name, with its own outputDir and envLock', () => {
+    assert.deepEqual(declaredCommandTarget('elf', elf({ binary: 'lua', outputDir: 'out/bin', envLock: 'tools/envs/c/env.lock.json' })), {
+      name: 'elf',
+      binary: 'lua',
+      outputDir: 'out/bin',
+      envLock: 'tools/envs/c/env.lock.json',
+    });
+  });
+
+  it('leaves out targets without a command, and names or paths that would lead outside the project', () => {
+    assert.equal(declaredCommandTarget('elf', { executor: '@reprokit/nx:elf', options: { binary: 'x' } }), undefined);
+    assert.equal(declaredCommandTarget('elf', { executor: 'nx:run-commands', options: { command: ['make'], binary: 'x' } }), undefined);
+    for (const bad of [{ binary: '../../etc/x' }, { binary: 'x/y' }, { binary: 'x', outputDir: '../elsewhere' }, { binary: 'x', outputDir: '/tmp' }, { binary: 'x', envLock: 'a/../../b' }, { binary: 'x', outputDir: 3 }]) {
+      assert.equal(declaredCommandTarget('elf', elf(bad)), undefined, JSON.stringify(bad));
+    }
   });
 });

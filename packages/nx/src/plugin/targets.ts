@@ -173,7 +173,7 @@ function reportTarget(buildTargetNames: string[]): TargetConfiguration {
 }
 
 /** SOURCE_DATE_EPOCH: the last commit touching the project, the manifest left out. */
-function commitDateInput(root: string): InputDefinition {
+export function commitDateInput(root: string): InputDefinition {
   return { runtime: `git log -1 --format=%ct -- ${root} ':(exclude)${root}/${MANIFEST_FILE}'` };
 }
 

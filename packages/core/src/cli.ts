@@ -14,6 +14,7 @@ import { publishedCommand, reproducePublished } from './published/published-cli'
 import { gitToplevel } from './git';
 import { pinsCommand } from './pins/pins-cli';
 import { reportCommand } from './report/report-cli';
+import { varyCommand } from './vary/vary-cli';
 import { reproduceReport } from './reproduce';
 import { describeFsError, isFsError, isUserError, UserError } from './errors';
 import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
@@ -51,6 +52,10 @@ commands:
                                                   --rebuild also runs arch verify on published pacman packages
   published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
                                                   record where an artifact was published
+  vary --image REF (--cargo BIN | --artifact PATH -- CMD…) [--variations a,b] [--json]
+                                                  build in the pinned image under control conditions and varied
+                                                  ones (build path, clock, host name, user, umask, locale, TZ,
+                                                  CPUs, file order…); name the variations that change an artifact
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
   report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--attestations DIR --trusted-keys PATH [--threshold N]]
                                                   check every manifest of the workspace and its pins; write
@@ -208,6 +213,8 @@ export async function main(argv: string[]): Promise<number> {
         return await publishedCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`[published] ${line}\n`));
       case 'diff':
         return await diffCommand(rest, (text) => process.stdout.write(text));
+      case 'vary':
+        return await varyCommand(rest, (message) => new UsageError(message));
       case 'version':
       case '--version':
         if (rest.length > 0) throw new UsageError(`version: takes no arguments (got ${JSON.stringify(rest[0])})`);

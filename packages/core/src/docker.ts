@@ -105,6 +105,11 @@ export interface ContainerRun {
    * checked against a lock's hashes); builds leave it out and get none.
    */
   network?: string;
+  /** The host name the build sees; default `reprokit`, not docker's random container ID. */
+  hostname?: string;
+  domainname?: string;
+  /** CPUs the container may run on, e.g. `0` or `0-1` (docker's cpuset); default all. */
+  cpuset?: string;
   /** Called on the created container before it starts (e.g. to copy files in). */
   beforeStart?: (container: Docker.Container) => Promise<void>;
   /**
@@ -136,7 +141,10 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
     WorkingDir: run.workdir,
     Labels: { 'dev.reprokit.run': run.logPrefix.trim() || 'reprokit' },
     NetworkDisabled: !run.network,
+    Hostname: run.hostname ?? 'reprokit',
+    Domainname: run.domainname ?? '',
     HostConfig: {
+      ...(run.cpuset ? { CpusetCpus: run.cpuset } : {}),
       NetworkMode: run.network ?? 'none',
       Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
       ReadonlyRootfs: run.readOnlyRootfs ?? true,

@@ -51,3 +51,22 @@ export async function buildRustBinaryInContainer(build: RustContainerBuild): Pro
     log: build.log,
   });
 }
+
+/**
+ * The cargo command a container build of one binary runs (no fetched crates), what it leaves below
+ * /out, and its environment: what `reprokit vary` runs under its variations.
+ */
+export function rustContainerCommand(build: { binary: string; target: string; package?: string; cargoArgs?: string[] }): { command: string[]; artifact: string; env: Record<string, string> } {
+  return {
+    command: ['cargo', 'build', '--release', '--locked', '--offline', '--target', build.target, ...(build.package ? ['-p', build.package] : []), '--bin', build.binary, ...(build.cargoArgs ?? [])],
+    artifact: `target/${build.target}/release/${build.binary}`,
+    env: {
+      CARGO_HOME: '/out/cargo-home',
+      CARGO_TARGET_DIR: '/out/target',
+      CARGO_INCREMENTAL: '0',
+      CARGO_NET_OFFLINE: 'true',
+      CARGO_TERM_COLOR: 'never',
+      RUSTFLAGS: '-C target-feature=+crt-static',
+    },
+  };
+}

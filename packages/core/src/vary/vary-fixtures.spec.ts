@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../testing/fixtures';
+import { varyCommandBuild, type VaryResult } from './container-vary';
+import { renderVaryReport } from './report';
+import { VARIATION_NAMES } from './variations';
+
+// Real builds in the pinned c-builder image (docker required: without it these tests fail).
+const repo = join(__dirname, '..', '..', '..', '..');
+const helloC = JSON.parse(readFileSync(join(repo, 'packages/hello-c/project.json'), 'utf8')).targets.elf.options;
+const fixtures = join(repo, 'packages/core/test-fixtures/vary');
+const log = () => {};
+
+/** Varies a copy of a fixture (or of `source`), so that the fixtures' directories stay clean. */
+async function vary(fixture: string, artifact: string, variations?: (typeof VARIATION_NAMES)[number][], source = join(fixtures, fixture)): Promise<VaryResult> {
+  const dir = tempDir('reprokit-vary-');
+  cpSync(source, join(dir, fixture), { recursive: true, filter: (path) => !/\/(dist|target)$/.test(path) });
+  const projectDir = join(dir, fixture);
+  try {
+    return await varyCommandBuild(
+      {
+        label: fixture,
+        projectDir,
+        image: helloC.image,
+        envLock: join(repo, helloC.envLock),
+        command: ['make', 'OUT=/out'],
+        artifacts: [{ name: artifact, path: artifact }],
+        sourceDateEpoch: 1795564800,
+        exclude: ['dist', 'target'],
+        workDir: join(projectDir, 'target', 'reprokit-vary'),
+      },
+      { variations, logPrefix: `[${fixture}] `, log },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('vary on real builds (docker, c-builder)', () => {
+  it('hello-c reproduces under every variation the image allows, clock and locale included', async () => {
+    const result = await vary('hello-c', 'hello', undefined, join(repo, 'packages/hello-c'));
+    const text = renderVaryReport([result]);
+    assert.deepEqual(result.artifacts.map((a) => a.reproducible), [true], text);
+    const applied = result.applied.map((a) => a.name);
+    for (const name of ['build-path', 'clock', 'hostname', 'user', 'home', 'umask', 'locale', 'timezone', 'environment', 'cpus', 'file-order']) {
+      assert.ok(applied.includes(name as never), `${name} not applied: ${text}`);
+    }
+    assert.match(text, new RegExp(`^hello-c hello: REPRODUCIBLE UNDER ${applied.length} VARIATIONS$`, 'm'));
+    assert.deepEqual(result.notApplied.map((n) => n.name).sort(), ['aslr', 'personality']);
+    assert.equal(result.keptIn, undefined);
+  });
+
+  const cases: [fixture: string, artifact: string, variation: string, difference: RegExp][] = [
+    // The build ID note differs first (it digests the rest); the report names the section that made it.
+    ['clock', 'clock', 'clock', /^first difference at byte \d+ \(0x[0-9a-f]+\) in \.note\.gnu\.build-id; sections that differ: [^;]*\.rodata\b.* \(size \d+\)$/],
+    ['build-path', 'build-path', 'build-path', /; sections that differ: [^;]*\.rodata \(\d+ -> \d+ bytes\)/],
+    ['hostname', 'hostname', 'hostname', /; sections that differ: [^;]*\.rodata/],
+    ['file-order', 'file-order', 'file-order', /; sections that differ: \.text\b/],
+    ['cpus', 'cpus', 'cpus', /; sections that differ: \.text\b/],
+    ['umask', 'data.tar', 'umask', /^entry \.: mode 0755 -> 0775 \(size 10240\)$/],
+  ];
+  for (const [fixture, artifact, variation, difference] of cases) {
+    it(`${fixture}: NOT REPRODUCIBLE, under ${variation} and nothing else`, async () => {
+      const result = await vary(fixture, artifact);
+      const text = renderVaryReport([result]);
+      const [verdict] = result.artifacts;
+      assert.equal(verdict.reproducible, false, text);
+      assert.deepEqual(verdict.culprits.map((c) => c.variation), [variation], text);
+      assert.match(verdict.culprits[0].difference, difference, text);
+      assert.ok(verdict.allAtOnce, text);
+      assert.match(text, new RegExp(`^${fixture} ${artifact.replace('.', '\\.')}: NOT REPRODUCIBLE under ${variation}$`, 'm'));
+    });
+  }
+
+  it('only the variations asked for are tried: the clock fixture reproduces when the clock is left alone', async () => {
+    const result = await vary('clock', 'clock', ['build-path', 'umask', 'timezone']);
+    assert.deepEqual(result.applied.map((a) => a.name), ['build-path', 'umask', 'timezone']);
+    assert.equal(result.artifacts[0].reproducible, true, renderVaryReport([result]));
+  });
+
+  it('the CLI prints the report and exits 1 on a difference; --json; 2 on an unknown variation', () => {
+    const cli = join(repo, 'packages/core/bin/reprokit.js');
+    const dir = tempDir('reprokit-vary-cli-');
+    // mkdtemp makes it 0700; the project directory is mounted as it is, for the build user to read.
+    chmodSync(dir, 0o755);
+    cpSync(join(fixtures, 'umask'), dir, { recursive: true });
+    try {
+      const args = ['vary', '--image', helloC.image, '--env-lock', join(repo, helloC.envLock), '--project-dir', dir, '--source-date-epoch', '0'];
+      const run = spawnSync(process.execPath, [cli, ...args, '--variations', 'umask,timezone', '--json', '--artifact', 'data.tar', '--', 'make', 'OUT=/out'], { encoding: 'utf8' });
+      assert.equal(run.status, 1, run.stderr);
+      const [result] = JSON.parse(run.stdout) as VaryResult[];
+      assert.deepEqual(result.artifacts[0].culprits.map((c) => c.variation), ['umask']);
+      assert.ok(result.keptIn && existsSync(join(result.keptIn, 'umask', 'data.tar')), 'the differing build is kept for inspection');
+      const bad = spawnSync(process.execPath, [cli, ...args, '--variations', 'moon-phase', '--artifact', 'data.tar', '--', 'make'], { encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /^reprokit: --variations: unknown variation "moon-phase" \(one of build-path, /);
+      assert.doesNotMatch(bad.stderr, /\n\s+at /);
+      const escape = spawnSync(process.execPath, [cli, ...args, '--artifact', '../../etc/passwd', '--', 'make'], { encoding: 'utf8' });
+      assert.equal(escape.status, 2);
+      assert.match(escape.stderr, /artifact: "\.\.\/\.\.\/etc\/passwd" must be a relative path below \/out/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,1 @@
+const char *alpha(void) { return "alpha"; }

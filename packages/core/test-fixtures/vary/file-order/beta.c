@@ -1,0 +1,1 @@
+const char *beta(void) { return "beta"; }

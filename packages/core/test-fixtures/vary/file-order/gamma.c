@@ -1,0 +1,1 @@
+const char *gamma_(void) { return "gamma"; }

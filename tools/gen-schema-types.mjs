@@ -26,6 +26,7 @@ const pairs = [
   ['packages/nx/src/generators/init/schema.json', 'packages/nx/src/generators/init/schema.d.ts'],
   ['packages/nx/src/generators/configuration/schema.json', 'packages/nx/src/generators/configuration/schema.d.ts'],
   ['packages/nx/src/executors/reproduce/schema.json', 'packages/nx/src/executors/reproduce/schema.d.ts'],
+  ['packages/nx/src/executors/vary/schema.json', 'packages/nx/src/executors/vary/schema.d.ts'],
 ];
 const banner = (from) =>
   `// Generated from ${from} by tools/gen-schema-types.mjs. Do not edit: change the schema, then run \`npm run gen-types\`.`;

@@ -45,7 +45,7 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
 /** reprokit's executors that build artifacts a manifest records. */
 const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci', '@reprokit/nx:arch']);
 
-type DeclaredTargets = Record<string, { executor?: string; options?: Record<string, unknown> }>;
+type DeclaredTargets = Record<string, { executor?: string; inputs?: InputDefinition[]; options?: Record<string, unknown> }>;
 
 /** The targets of a project's project.json (none when it has none). */
 function declaredTargets(dir: string): DeclaredTargets {
@@ -109,6 +109,8 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
           declaredBuildTargets: declaredBuildTargets(declared),
           declaredCommandTargets: declaredCommandTargets(declared),
           isWorkspaceRoot: root === '.',
+          // What their vary target is cached on, besides what the plugin infers for them.
+          declaredBuildInputs: declaredBuildTargets(declared).map((name) => declared[name].inputs),
         };
         const targets = inferTargets(facts, opts ?? {}, inputs);
         // A bare Cargo package is a project of its own, named after its binary (a library after its package).

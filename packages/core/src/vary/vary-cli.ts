@@ -8,11 +8,6 @@ import { varyCommandBuild, type VaryCommandBuild } from './container-vary';
 import { renderVaryReport, varyPassed } from './report';
 import { VARIATION_NAMES, type VariationName } from './variations';
 
-export const VARY_USAGE = `usage: reprokit vary --image NAME@sha256:… [--env-lock LOCK] [--project-dir DIR]
-                    (--cargo BINARY [--target TRIPLE] | --artifact PATH… -- COMMAND…)
-                    [--variations a,b,…] [--source-date-epoch N] [--output-dir dist] [--json]
-variations: ${VARIATION_NAMES.join(', ')}`;
-
 /** `--variations a,b`: known names only. */
 export function parseVariationList(text: string, where: string): VariationName[] {
   const names = text.split(',').map((name) => name.trim()).filter(Boolean);
@@ -49,8 +44,8 @@ export async function varyCommand(args: string[], usage: (message: string) => Er
     },
     allowPositionals: true,
   });
-  if (!values.image) throw usage(`vary: --image is required\n${VARY_USAGE}`);
-  if (!values.cargo === !positionals.length) throw usage(`vary: give either --cargo BINARY or -- COMMAND…\n${VARY_USAGE}`);
+  if (!values.image) throw usage('vary: --image NAME@sha256:… is required');
+  if (!values.cargo === !positionals.length) throw usage('vary: give either --cargo BINARY or --artifact PATH -- COMMAND…');
   if (positionals.length && !values.artifact?.length) throw usage('vary: a command needs --artifact PATH (below /out) for each artifact it leaves');
   const projectDir = resolve(values['project-dir']);
   let epoch: number;

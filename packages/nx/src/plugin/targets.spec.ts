@@ -8,7 +8,7 @@ describe('inferTargets', () => {
 
   it('gives a Cargo project elf, checksum and reproduce, wired and cached as they must be', () => {
     const targets = inferTargets({ root: 'apps/x', cargoBinary: 'x', hasManifest: true }, { elf: { image: 'b@sha256:' + '0'.repeat(64), envLock: 'tools/envs/b/env.lock.json' } }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce', 'published']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce', 'published', 'vary']);
     const elf = targets.elf;
     assert.equal(elf.cache, true);
     assert.deepEqual(elf.outputs, [
@@ -42,14 +42,14 @@ describe('inferTargets', () => {
 
   it('wires reproduce and checksum to build targets a project declares itself', () => {
     const targets = inferTargets({ root: 'c', hasManifest: true, declaredBuildTargets: ['elf'] }, {}, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'checksum', 'reproduce', 'published']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'checksum', 'reproduce', 'published', 'vary']);
     assert.deepEqual(targets.reproduce.dependsOn, ['elf']);
     assert.deepEqual(targets.checksum.dependsOn, ['elf']);
   });
 
   it('names targets as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elfTargetName: 'build-elf', reproduceTargetName: 'repro' }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro', 'vary']);
     assert.deepEqual(targets.repro.dependsOn, ['build-elf']);
   });
 
@@ -64,7 +64,7 @@ describe('inferTargets', () => {
   it('gives a project with a PKGBUILD a cached arch target with complete inputs and outputs, a build target of reproduce', () => {
     const arch = { image: 'a@sha256:' + '1'.repeat(64), envLock: 'tools/envs/a/env.lock.json' };
     const targets = inferTargets({ root: 'pkgs/x', cargoBinary: 'x', hasManifest: true, hasPkgbuild: true }, { arch }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'arch', 'checksum', 'reproduce', 'published']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'arch', 'checksum', 'reproduce', 'published', 'vary']);
     const target = targets.arch;
     assert.equal(target.executor, '@reprokit/nx:arch');
     assert.equal(target.cache, true);
@@ -86,9 +86,34 @@ describe('inferTargets', () => {
 
   it('keeps inferring arch when project.json declares it (to add options), naming it as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', hasManifest: false, hasPkgbuild: true, declaredBuildTargets: ['package'] }, { archTargetName: 'package' }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'package', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'package', 'checksum', 'reproduce', 'vary']);
     assert.equal(targets.package.executor, '@reprokit/nx:arch');
     assert.deepEqual(targets.reproduce.dependsOn, ['package']);
+  });
+
+  it('gives a project with build targets a cached vary target on the union of its builds\' inputs', () => {
+    const elf = { image: 'b@sha256:' + '0'.repeat(64), envLock: 'tools/envs/b/env.lock.json' };
+    const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false, hasDockerfile: true, declaredBuildTargets: ['cc', 'other'], declaredBuildInputs: [['{projectRoot}/Makefile', '{workspaceRoot}/tools/envs/c/env.lock.json'], undefined] }, { elf, varyTargetName: 'variations' }, inputs);
+    const vary = targets.variations;
+    assert.equal(vary.executor, '@reprokit/nx:vary');
+    assert.equal(vary.cache, true);
+    assert.equal(vary.dependsOn, undefined);
+    assert.deepEqual(vary.options, { targets: ['cc', 'other', 'elf', 'oci'] });
+    for (const input of [
+      '{projectRoot}/src/**/*',
+      '{projectRoot}/Cargo.lock',
+      '{workspaceRoot}/tools/envs/b/env.lock.json',
+      '!{projectRoot}/target/**/*',
+      '{projectRoot}/Makefile',
+      '{workspaceRoot}/tools/envs/c/env.lock.json',
+      '{projectRoot}/**/*',
+      '!{projectRoot}/dist/**/*',
+      '!{projectRoot}/repro-manifest.json',
+    ]) {
+      assert.ok(vary.inputs!.includes(input), input);
+    }
+    assert.equal(vary.inputs!.filter((i) => JSON.stringify(i) === JSON.stringify(inputs[0])).length, 1, 'each input once');
+    assert.deepEqual(Object.keys(inferTargets({ root: 'x', hasManifest: true }, {}, inputs)), ['pins', 'checksum', 'reproduce', 'published'], 'no build, no vary');
   });
 });
 
@@ -99,7 +124,7 @@ describe('inferTargets for elf targets declared with a command', () => {
   it('completes the declared target: the elfCommand defaults, the whole project as input, the binary and its record as outputs', () => {
     const facts = { root: 'apps/hello-c', hasManifest: false, declaredBuildTargets: ['elf'], declaredCommandTargets: [{ name: 'elf', binary: 'hello' }] };
     const targets = inferTargets(facts, { elfCommand }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce', 'vary']);
     const elf = targets.elf;
     assert.equal(elf.executor, '@reprokit/nx:elf');
     assert.equal(elf.cache, true);

@@ -16,6 +16,7 @@ export interface ReprokitPluginOptions {
   archTargetName?: string;
   reportTargetName?: string;
   publishedTargetName?: string;
+  varyTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
   /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
@@ -49,6 +50,11 @@ export interface ProjectFacts {
   declaredCommandTargets?: DeclaredCommandTarget[];
   /** The project at the workspace root: it gets the workspace-wide `report`. */
   isWorkspaceRoot?: boolean;
+  /**
+   * The inputs project.json declares for those targets; `undefined` for a target that declares
+   * none (then every file of the project counts).
+   */
+  declaredBuildInputs?: (InputDefinition[] | undefined)[];
 }
 
 /** Where the inferred report target writes the page, the Markdown summary and the JSON. */
@@ -71,6 +77,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     arch: options.archTargetName ?? 'arch',
     report: options.reportTargetName ?? 'report',
     published: options.publishedTargetName ?? 'published',
+    vary: options.varyTargetName ?? 'vary',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -135,6 +142,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   }
   if (facts.hasManifest) targets[names.published] = publishedTarget();
   if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch]);
+  if (buildTargets.length) targets[names.vary] = varyTarget(buildTargets, targets, facts.declaredBuildInputs ?? [], reprokitInputs);
   return targets;
 }
 
@@ -167,6 +175,39 @@ function reportTarget(buildTargetNames: string[]): TargetConfiguration {
     options: { command: `reprokit report --out ${REPORT_DIR}`, cwd: '{workspaceRoot}' },
     metadata: {
       description: `Check every manifest and the pin policy across the workspace; write ${REPORT_DIR}/index.html, report.md (for $GITHUB_STEP_SUMMARY) and report.json`,
+      technologies: ['reprokit'],
+    },
+  };
+}
+
+/**
+ * `vary` runs the project's builds again under varied conditions, so its cache key is everything
+ * its builds read: the union of their inputs (a declared target without inputs: every project
+ * file). It depends on no target: it builds for itself, in its own directories.
+ */
+function varyTarget(
+  buildTargets: string[],
+  targets: Record<string, TargetConfiguration>,
+  declaredInputs: (InputDefinition[] | undefined)[],
+  reprokitInputs: InputDefinition[],
+): TargetConfiguration {
+  const union = new Map<string, InputDefinition>();
+  const add = (input: InputDefinition) => union.set(JSON.stringify(input), input);
+  for (const name of buildTargets) {
+    const inferred = targets[name]?.inputs;
+    if (inferred) inferred.forEach(add);
+  }
+  for (const inputs of declaredInputs) (inputs ?? ['{projectRoot}/**/*']).forEach(add);
+  // What vary does not copy into its builds: outputs, its own work directories, the manifest.
+  [`!{projectRoot}/${OUTPUT_DIR}/**/*`, '!{projectRoot}/target/**/*', `!{projectRoot}/${MANIFEST_FILE}`].forEach(add);
+  reprokitInputs.forEach(add);
+  return {
+    executor: '@reprokit/nx:vary',
+    cache: true,
+    inputs: [...union.values()],
+    options: { targets: buildTargets },
+    metadata: {
+      description: 'Rebuild under varied build path, clock, host name, user, umask, locale, TZ, CPUs and file order; name what changes an artifact',
       technologies: ['reprokit'],
     },
   };

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TempWorkspace } from './workspace';
+
+// `nx run <project>:vary` through real nx, docker and git in a temp workspace.
+describe('nx run asdf:vary in a temp workspace', () => {
+  const ws = new TempWorkspace();
+  const noStack = (output: string) => assert.doesNotMatch(output, /^\s+at .*\(.*:\d+:\d+\)$/m, 'stack trace printed');
+
+  it('asdf and hello-c reproduce under every variation their images allow', () => {
+    const { status, output } = ws.nx('run-many', '-t', 'vary', '-p', 'asdf', 'hello-c', '--output-style=static');
+    assert.equal(status, 0, output);
+    // rust-builder and c-builder have libfaketime and C.UTF-8, not setarch; ASLR cannot be turned off under docker's seccomp.
+    assert.match(output, /^asdf:elf asdf: REPRODUCIBLE UNDER 11 VARIATIONS$/m);
+    assert.match(output, /^hello-c:elf hello: REPRODUCIBLE UNDER 11 VARIATIONS$/m);
+    assert.match(output, /varied: build-path, clock, hostname, user, home, umask, locale, timezone, environment, cpus, file-order \(image reprokit\/rust-builder@sha256:/);
+    assert.match(output, /^ {2}not varied: aslr: docker's default seccomp profile refuses/m);
+    noStack(output);
+  });
+
+  it('is cached on its builds\' inputs: a second run is a cache hit, a changed source is not', () => {
+    const again = ws.nx('run', 'asdf:vary', '--output-style=static');
+    assert.equal(again.status, 0, again.output);
+    assert.match(again.output, /nx run asdf:vary +\[(local cache|existing outputs match the cache, left as is)\]/);
+    const inputs = ws.nx('show', 'target', 'inputs', 'asdf:vary', '--json');
+    assert.equal(inputs.status, 0, inputs.output);
+    const files = (JSON.parse(inputs.output.slice(inputs.output.indexOf('{'))) as { files: string[] }).files;
+    for (const input of ['packages/asdf/src/main.rs', 'packages/asdf/Cargo.lock', 'packages/asdf/PKGBUILD', 'packages/asdf/Dockerfile', 'packages/core/envs/rust-builder/env.lock.json', 'packages/core/envs/arch-builder/env.lock.json', 'packages/core/src/vary/variations.ts']) {
+      assert.ok(files.includes(input), `${input} is not an input of asdf:vary`);
+    }
+    assert.ok(!files.includes('packages/asdf/repro-manifest.json'), 'the manifest is not an input');
+    ws.write('packages/asdf/src/main.rs', ws.read('packages/asdf/src/main.rs') + '\n// changed\n');
+    const changed = ws.nx('run', 'asdf:vary', '--output-style=static', '--verbose');
+    assert.equal(changed.status, 0, changed.output);
+    assert.doesNotMatch(changed.output, /nx run asdf:vary +\[local cache\]/);
+    assert.match(changed.output, /^asdf:elf asdf: REPRODUCIBLE UNDER 11 VARIATIONS$/m);
+  });
+
+  it('a declared command build that embeds its build date fails, naming the clock alone', () => {
+    const helloC = JSON.parse(ws.read('packages/hello-c/project.json'));
+    cpSync(join(ws.root, 'packages/core/test-fixtures/vary/clock'), join(ws.root, 'packages/vary-clock'), { recursive: true });
+    const elf = { ...helloC.targets.elf, inputs: ['{projectRoot}/**/*'], outputs: ['{projectRoot}/dist/clock'] };
+    elf.options = { ...elf.options, binary: 'clock', artifact: 'clock' };
+    writeFileSync(join(ws.root, 'packages/vary-clock/project.json'), JSON.stringify({ name: 'vary-clock', targets: { elf } }, null, 2));
+    ws.commit('a project that is not reproducible');
+    const { status, output } = ws.nx('run', 'vary-clock:vary', '--output-style=static');
+    assert.equal(status, 1, output);
+    assert.match(output, /^vary-clock:elf clock: NOT REPRODUCIBLE under clock$/m);
+    assert.match(output, /^ {2}clock \(wall clock 400 days ahead \(libfaketime; SOURCE_DATE_EPOCH unchanged\)\): first difference at byte \d+/m);
+    assert.match(output, /the builds' outputs are kept in .*packages\/vary-clock\/target\/reprokit-vary\/vary-clock_elf/);
+    noStack(output);
+  });
+});

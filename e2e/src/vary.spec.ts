@@ -39,10 +39,9 @@ describe('nx run asdf:vary in a temp workspace', () => {
   });
 
   it('a declared command build that embeds its build date fails, naming the clock alone', () => {
-    const helloC = JSON.parse(ws.read('packages/hello-c/project.json'));
     cpSync(join(ws.root, 'packages/core/test-fixtures/vary/clock'), join(ws.root, 'packages/vary-clock'), { recursive: true });
-    const elf = { ...helloC.targets.elf, inputs: ['{projectRoot}/**/*'], outputs: ['{projectRoot}/dist/clock'] };
-    elf.options = { ...elf.options, binary: 'clock', artifact: 'clock' };
+    // Declared like hello-c: the plugin completes it with the pinned c-builder image.
+    const elf = { executor: '@reprokit/nx:elf', options: { binary: 'clock', command: ['make', 'OUT=/out'], artifact: 'clock' } };
     writeFileSync(join(ws.root, 'packages/vary-clock/project.json'), JSON.stringify({ name: 'vary-clock', targets: { elf } }, null, 2));
     ws.commit('a project that is not reproducible');
     const { status, output } = ws.nx('run', 'vary-clock:vary', '--output-style=static');

@@ -10,7 +10,8 @@ import { VARIATION_NAMES } from './variations';
 
 // Real builds in the pinned c-builder image (docker required: without it these tests fail).
 const repo = join(__dirname, '..', '..', '..', '..');
-const helloC = JSON.parse(readFileSync(join(repo, 'packages/hello-c/project.json'), 'utf8')).targets.elf.options;
+// The pinned c-builder image hello-c builds in: the plugin's defaults for elf targets with a command.
+const helloC = JSON.parse(readFileSync(join(repo, 'nx.json'), 'utf8')).plugins.find((p: { plugin: string }) => p.plugin === '@reprokit/nx').options.elfCommand;
 const fixtures = join(repo, 'packages/core/test-fixtures/vary');
 const log = () => {};
 

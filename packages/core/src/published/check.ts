@@ -75,6 +75,8 @@ async function compareDownload(manifestDir: string, artifact: Artifact, got: Dow
     : got.size !== artifact.size
       ? `${got.size} bytes, the manifest records ${artifact.size}`
       : `sha256 ${got.sha256}, the manifest records ${artifact.sha256}`;
+  // Past the recorded size only a prefix was fetched: nothing a format-aware diff could read.
+  if (got.truncated) return { status: 'differs', reason };
   const kept = await keptCopy(manifestDir, artifact);
   if (!kept) return { status: 'differs', reason: `${reason}; no copy of the recorded bytes at ${artifact.path}: ${NO_COPY}` };
   const diff = diffBuffersResult(readFileSync(kept), readFileSync(got.file), [artifact.path, label], basename(artifact.path));

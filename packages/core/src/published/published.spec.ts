@@ -157,6 +157,9 @@ describe('reprokit published against real servers on 127.0.0.1', () => {
     execFileSync('docker', ['tag', image.files.imageId, dockerRef]);
     dockerTags.push(dockerRef);
     execFileSync('docker', ['push', '-q', dockerRef]);
+    // docker's push stored its own manifest (recompressed layers): delete that one too afterwards.
+    const head = await fetch(`http://${REGISTRY}/v2/i14-test-docker/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    pushed.push(['i14-test-docker', head.headers.get('docker-content-digest')!]);
 
     const base = `http://127.0.0.1:${port}`;
     const artifacts: Artifact[] = [];

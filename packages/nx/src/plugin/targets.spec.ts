@@ -37,7 +37,9 @@ describe('inferTargets', () => {
     assert.equal(targets.pub.cache, false);
     assert.equal(targets.pub.dependsOn, undefined);
     assert.equal(targets.pub.options.command, 'reprokit published {projectRoot}/repro-manifest.json --if-listed');
-    assert.equal(inferTargets({ root: 'x', hasManifest: false, hasDockerfile: true }, {}, inputs).published, undefined);
+    // A manifest's appearance changes no target: Nx hashes the project's configuration into its builds.
+    assert.deepEqual(inferTargets({ root: 'x', hasManifest: false, hasDockerfile: true }, {}, inputs), inferTargets({ root: 'x', hasManifest: true, hasDockerfile: true }, {}, inputs));
+    assert.equal(inferTargets({ root: 'x', hasManifest: false }, {}, inputs).published, undefined);
   });
 
   it('wires reproduce and checksum to build targets a project declares itself', () => {
@@ -49,7 +51,7 @@ describe('inferTargets', () => {
 
   it('names targets as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elfTargetName: 'build-elf', reproduceTargetName: 'repro' }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro', 'vary']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro', 'published', 'vary']);
     assert.deepEqual(targets.repro.dependsOn, ['build-elf']);
   });
 
@@ -86,7 +88,7 @@ describe('inferTargets', () => {
 
   it('keeps inferring arch when project.json declares it (to add options), naming it as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', hasManifest: false, hasPkgbuild: true, declaredBuildTargets: ['package'] }, { archTargetName: 'package' }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'package', 'checksum', 'reproduce', 'vary']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'package', 'checksum', 'reproduce', 'published', 'vary']);
     assert.equal(targets.package.executor, '@reprokit/nx:arch');
     assert.deepEqual(targets.reproduce.dependsOn, ['package']);
   });
@@ -124,7 +126,7 @@ describe('inferTargets for elf targets declared with a command', () => {
   it('completes the declared target: the elfCommand defaults, the whole project as input, the binary and its record as outputs', () => {
     const facts = { root: 'apps/hello-c', hasManifest: false, declaredBuildTargets: ['elf'], declaredCommandTargets: [{ name: 'elf', binary: 'hello' }] };
     const targets = inferTargets(facts, { elfCommand }, inputs);
-    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce', 'vary']);
+    assert.deepEqual(Object.keys(targets), ['pins', 'elf', 'checksum', 'reproduce', 'published', 'vary']);
     const elf = targets.elf;
     assert.equal(elf.executor, '@reprokit/nx:elf');
     assert.equal(elf.cache, true);

@@ -140,7 +140,10 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
       },
     };
   }
-  if (facts.hasManifest) targets[names.published] = publishedTarget();
+  // With checksum and reproduce, not only once a manifest exists: Nx hashes a project's whole
+  // configuration into every task of it, so a target that appeared with the manifest would make the
+  // build that recorded it a cache miss for the reproduce after the commit.
+  if (facts.hasManifest || buildTargets.length) targets[names.published] = publishedTarget();
   if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch]);
   if (buildTargets.length) targets[names.vary] = varyTarget(buildTargets, targets, facts.declaredBuildInputs ?? [], reprokitInputs);
   return targets;

@@ -65,7 +65,7 @@ describe('a new Nx workspace with the packed @reprokit packages', () => {
       assert.equal(sh('git', args).status, 0);
     }
     const shown = JSON.parse(nx('show', 'project', 'hello', '--json').output);
-    assert.deepEqual(Object.keys(shown.targets).sort(), ['checksum', 'elf', 'pins', 'reproduce']);
+    assert.deepEqual(Object.keys(shown.targets).sort(), ['checksum', 'elf', 'pins', 'published', 'reproduce', 'vary']);
     assert.ok(shown.targets.elf.inputs.some((i: { externalDependencies?: string[] }) => i.externalDependencies?.includes('@reprokit/nx')));
 
     const before = nx('run', 'hello:reproduce');

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pairs = [
-  ['packages/core/schema/repro-manifest.schema.json', 'packages/core/src/manifest-types.ts'],
-  ['packages/core/schema/build-env-spec.schema.json', 'packages/core/src/build-env-spec-types.ts'],
-  ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/build-env-lock-types.ts'],
+  ['packages/core/schema/repro-manifest.schema.json', 'packages/core/src/manifest/manifest-types.ts'],
+  ['packages/core/schema/build-env-spec.schema.json', 'packages/core/src/env/build-env-spec-types.ts'],
+  ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/env/build-env-lock-types.ts'],
   ['packages/core/schema/arch-pkginfo.schema.json', 'packages/core/src/arch/pkginfo-types.ts'],
   ['packages/core/schema/arch-buildinfo.schema.json', 'packages/core/src/arch/buildinfo-types.ts'],
   ['packages/core/schema/reprokit-report.schema.json', 'packages/core/src/report/report-types.ts'],
@@ -31,7 +31,7 @@ const pairs = [
 const banner = (from) =>
   `// Generated from ${from} by tools/gen-schema-types.mjs. Do not edit: change the schema, then run \`npm run gen-types\`.`;
 
-// The options must match schemaChecker's in packages/core/src/json-schema.ts.
+// The options must match schemaChecker's in packages/core/src/manifest/json-schema.ts.
 const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'reprokit-pins', 'arch-pkginfo', 'arch-buildinfo', 'reprokit-report'].map((name) => [
   `packages/core/schema/${name}.schema.json`,
   `packages/core/validators/${name}.js`,

@@ -28,13 +28,13 @@ if (![runs, mib, fileCount].every((n) => Number.isInteger(n) && n > 0)) {
 }
 const dist = join(import.meta.dirname, '..', '..', 'packages', 'core', 'dist');
 try {
-  statSync(join(dist, 'tar-writer.js'));
+  statSync(join(dist, 'archive', 'tar-writer.js'));
 } catch {
   console.error("bench: packages/core not built; run 'npm run build' first");
   process.exit(1);
 }
 // The one place that names reprokit's layer writer: a script run as `node -e SCRIPT ROOT OUT`.
-const OURS = `require(${JSON.stringify(join(dist, 'tar-writer.js'))}).writeDirectoryTar(process.argv[1], process.argv[2], 0)`;
+const OURS = `require(${JSON.stringify(join(dist, 'archive', 'tar-writer.js'))}).writeDirectoryTar(process.argv[1], process.argv[2], 0)`;
 
 const tmp = mkdtempSync(join(tmpdir(), 'reprokit-bench-oci-layer-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { TarWriter } from '../tar-writer';
+import { TarWriter } from '../archive/tar-writer';
 import { tempDir } from '../testing/fixtures';
 import { readPackageArchive } from './package-archive';
 import { compareEntries, packageInconsistencies } from './verify-package';

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UserError } from '../errors';
 import { readRegularFile } from '../fs/regular-file';
-import { readTarEntries, type TarEntry } from '../tar-reader';
+import { readTarEntries, type TarEntry } from '../archive/tar-reader';
 import { parseBuildInfo, parsePkgInfo, type ArchBuildInfo, type ArchPkgInfo } from './pkginfo';
 
 export interface PackageArchive {

@@ -2,7 +2,7 @@ import type { ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
-import { SCHEMA_DIR, schemaValidator } from '../json-schema';
+import { SCHEMA_DIR, schemaValidator } from '../manifest/json-schema';
 import type { ArchBuildInfo } from './buildinfo-types';
 import type { ArchPkgInfo } from './pkginfo-types';
 

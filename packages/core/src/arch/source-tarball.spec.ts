@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { readTarEntries } from '../tar-reader';
+import { readTarEntries } from '../archive/tar-reader';
 import { tempDir } from '../testing/fixtures';
 import { createSourceTarball } from './source-tarball';
 

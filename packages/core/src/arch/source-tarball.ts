@@ -3,8 +3,8 @@ import { closeSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import { lastProjectCommit } from '../git';
 import { hashFile } from '../hash';
-import { TarWriter } from '../tar-writer';
-import { readTarEntries } from '../tar-reader';
+import { TarWriter } from '../archive/tar-writer';
+import { readTarEntries } from '../archive/tar-reader';
 
 export interface SourceTarball {
   file: string;

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { ENV_LOCK_FILE, findEnvLockForImage } from '../build-env';
-import { parsePinnedImageRef } from '../docker';
+import { ENV_LOCK_FILE, findEnvLockForImage } from '../env/build-env';
+import { parsePinnedImageRef } from '../docker/docker';
 import { UserError } from '../errors';
 import { hashFile } from '../hash';
-import { MANIFEST_FILE, readManifest, type Artifact } from '../manifest';
+import { MANIFEST_FILE, readManifest, type Artifact } from '../manifest/manifest';
 import { buildArchPackages, checkBuildPaths, DEFAULT_STARTDIR } from './makepkg-build';
 import { readPackageArchive, type PackageArchive, } from './package-archive';
-import type { TarEntry } from '../tar-reader';
+import type { TarEntry } from '../archive/tar-reader';
 import { differingFields } from './pkginfo';
 
 export interface FieldDifference {

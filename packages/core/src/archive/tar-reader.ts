@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
-import { UserError } from './errors';
+import { UserError } from '../errors';
 
 /** One entry of a tar archive: what a rebuild must reproduce of it. */
 export interface TarEntry {

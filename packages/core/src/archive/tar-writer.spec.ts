@@ -4,7 +4,7 @@ import { linkSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSy
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeDirectoryTar } from './tar-writer';
-import { tempDir } from './testing/fixtures';
+import { tempDir } from '../testing/fixtures';
 
 function makeTree(mtime: number): string {
   const root = tempDir();

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from './errors';
-import { compareStrings } from './manifest';
+import { UserError } from '../errors';
+import { compareStrings } from '../manifest/manifest';
 
 /**
  * A tar writer whose output depends only on the entries given: ustar headers with empty user and

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RECORD_DIR } from '../build-record';
+import { RECORD_DIR } from '../build/build-record';
 import { UserError } from '../errors';
 import { checkSubjectDigest, envelopePathFor, signStatementFile, verifyAttestationFile } from './attestation';
 import { AttestationRejected } from './dsse';

@@ -1,5 +1,5 @@
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../json-file';
+import { writeFileAtomic } from '../manifest/json-file';
 import { hashFile } from '../hash';
 import { AttestationRejected, readEnvelope, signEnvelope, verifyEnvelope } from './dsse';
 import type { PublicKeyInfo } from './keys';

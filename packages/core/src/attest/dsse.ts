@@ -1,6 +1,6 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { UserError } from '../errors';
-import { parseJson } from '../json-file';
+import { parseJson } from '../manifest/json-file';
 import type { PublicKeyInfo } from './keys';
 import { readBoundedFile } from './read-bounded';
 

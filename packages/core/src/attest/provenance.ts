@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { readBuildEnvLock } from '../build-env';
-import { readBuildRecords, RECORD_DIR, type BuildRecord } from '../build-record';
-import { parsePinnedImageRef } from '../docker';
+import { readBuildEnvLock } from '../env/build-env';
+import { readBuildRecords, RECORD_DIR, type BuildRecord } from '../build/build-record';
+import { parsePinnedImageRef } from '../docker/docker';
 import { gitState, isoSeconds, lastProjectCommit } from '../git';
-import { MANIFEST_FILE } from '../manifest';
+import { MANIFEST_FILE } from '../manifest/manifest';
 import { hashFile } from '../hash';
-import { writeFileAtomic } from '../json-file';
+import { writeFileAtomic } from '../manifest/json-file';
 import { REPROKIT_VERSION } from '../version';
 import { serializeStatement, STATEMENT_TYPE, type ResourceDescriptor, type Statement } from './statement';
 

@@ -1,5 +1,5 @@
 import { UserError } from '../errors';
-import { parseJson } from '../json-file';
+import { parseJson } from '../manifest/json-file';
 
 /** in-toto Attestation Framework v1 (github.com/in-toto/attestation, spec/v1). */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';

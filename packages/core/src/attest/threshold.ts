@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isUserError, UserError } from '../errors';
-import { readManifest } from '../manifest';
+import { readManifest } from '../manifest/manifest';
 import { verifyAttestationFile } from './attestation';
 import { loadTrustedKeys } from './keys';
 import { resourceUriOf, VSA_PREDICATE_TYPE, type VsaPredicate } from './vsa';

@@ -1,9 +1,9 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeFsError, UserError } from './errors';
-import { resolveInside } from './fs/contained-path';
-import { readJsonFile, writeFileAtomic } from './json-file';
-import type { Environment, OciImage, ProducedArtifact } from './manifest';
+import { describeFsError, UserError } from '../errors';
+import { resolveInside } from '../fs/contained-path';
+import { readJsonFile, writeFileAtomic } from '../manifest/json-file';
+import type { Environment, OciImage, ProducedArtifact } from '../manifest/manifest';
 
 /**
  * Build targets leave one record per artifact in `<outputDir>/.reprokit/<name>.json`: what the

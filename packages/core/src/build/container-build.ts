@@ -3,11 +3,11 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { installArtifact } from './build-record';
-import { readBuildEnvLock } from './build-env';
-import { connectDocker, ensureImage, parsePinnedImageRef, runInContainer } from './docker';
-import { buildEnv } from './env-build';
-import { UserError } from './errors';
-import { MANIFEST_FILE, type ProducedArtifact } from './manifest';
+import { readBuildEnvLock } from '../env/build-env';
+import { connectDocker, ensureImage, parsePinnedImageRef, runInContainer } from '../docker/docker';
+import { buildEnv } from '../env/env-build';
+import { UserError } from '../errors';
+import { MANIFEST_FILE, type ProducedArtifact } from '../manifest/manifest';
 import { writeSourceCopyTar } from './source-copy';
 
 export interface ContainerBuild {

@@ -3,10 +3,10 @@ import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildArtifactInContainer, type ContainerBuild } from './container-build';
-import { readBuildEnvLock } from './build-env';
-import { tempDir } from './testing/fixtures';
+import { readBuildEnvLock } from '../env/build-env';
+import { tempDir } from '../testing/fixtures';
 
-const LOCK = join(__dirname, '..', 'envs', 'c-builder', 'env.lock.json');
+const LOCK = join(__dirname, '..', '..', 'envs', 'c-builder', 'env.lock.json');
 const EPOCH = 1_700_000_000;
 
 /** A project whose makefile writes next to its sources, as most do, and lists what it was given. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { BuildLog } from './build-log';
-import { UserError } from './errors';
+import { UserError } from '../errors';
 
 export interface StreamedCommand {
   command: string;

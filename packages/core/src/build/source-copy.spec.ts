@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileS
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sourceFiles, writeSourceCopyTar } from './source-copy';
-import { tempDir } from './testing/fixtures';
+import { tempDir } from '../testing/fixtures';
 
 /** GNU tar's verbose listing: mode, owner, size, mtime (seconds) and name of every entry, in archive order. */
 function gnuTarListing(tar: string): string[] {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { UserError } from './errors';
-import { compareStrings } from './manifest';
-import { TarWriter } from './tar-writer';
+import { UserError } from '../errors';
+import { compareStrings } from '../manifest/manifest';
+import { TarWriter } from '../archive/tar-writer';
 
 /**
  * The files of a project that an in-tree build gets: what git would check out (tracked files plus

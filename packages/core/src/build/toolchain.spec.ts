@@ -3,7 +3,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkToolchain, queryToolchain } from './toolchain';
-import { tempDir } from './testing/fixtures';
+import { tempDir } from '../testing/fixtures';
 
 // A stand-in rustc that prints what rustc 1.63 prints, to test the pin against a version this
 // machine does not have.

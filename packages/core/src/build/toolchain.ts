@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { UserError } from './errors';
+import { UserError } from '../errors';
 
 export interface PinnedToolchain {
   /** The compiler, e.g. `rustc`. */

@@ -3,8 +3,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readBoundedFile } from '../attest/read-bounded';
-import { prepareBuilder } from '../container-build';
-import { runInContainer } from '../docker';
+import { prepareBuilder } from '../build/container-build';
+import { runInContainer } from '../docker/docker';
 import { isUserError, UserError } from '../errors';
 import { MAX_TOML_BYTES, parseToml, readTomlFile, string, table } from './toml-file';
 

@@ -1,7 +1,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeFsError, isUserError, UserError } from '../errors';
-import { compareStrings } from '../manifest';
+import { compareStrings } from '../manifest/manifest';
 import { decompressBounded, gzipHeader, isGzip, isZstd, zstdHeader } from './compressed';
 import { diffElf, isElf } from './elf';
 import { describeBytes } from './hex';

@@ -1,5 +1,5 @@
 import { isUserError } from '../errors';
-import { tarEntries, type StreamedTarEntry } from '../tar-reader';
+import { tarEntries, type StreamedTarEntry } from '../archive/tar-reader';
 import type { DiffContext } from './types';
 
 /** Compares the contents of two files found inside containers, descending into their formats. */

@@ -6,14 +6,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
-import { readBuildEnvLock } from './build-env';
+import { readBuildEnvLock } from '../env/build-env';
 import { connectDocker, ensureImage, loadDockerArchive, parsePinnedImageRef, pushImage, runInContainer } from './docker';
-import { writeDockerArchive } from './oci/image-files';
-import { imageConfigBytes, sha256Digest } from './oci-config';
-import { TarWriter } from './tar-writer';
-import { tempDir } from './testing/fixtures';
+import { writeDockerArchive } from '../oci/image-files';
+import { imageConfigBytes, sha256Digest } from '../env/oci-config';
+import { TarWriter } from '../archive/tar-writer';
+import { tempDir } from '../testing/fixtures';
 
-const LOCK = join(__dirname, '..', 'envs', 'rust-builder', 'env.lock.json');
+const LOCK = join(__dirname, '..', '..', 'envs', 'rust-builder', 'env.lock.json');
 
 async function withDockerHost<T>(host: string, body: () => Promise<T>): Promise<T> {
   const saved = process.env.DOCKER_HOST;

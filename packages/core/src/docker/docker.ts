@@ -2,9 +2,9 @@ import type Docker from 'dockerode';
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { BuildLog } from './build-log';
-import { UserError } from './errors';
-import { countingStream, logProgress } from './progress';
+import { BuildLog } from '../build/build-log';
+import { UserError } from '../errors';
+import { countingStream, logProgress } from '../progress';
 
 /** Where dockerode connects: DOCKER_HOST, or the default socket. */
 export function dockerEndpoint(): string {

@@ -5,11 +5,11 @@ import type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
 import type { BuildEnvSpec } from './build-env-spec-types';
 import { fetchLockedDebs, type DebSources } from './deb-cache';
 import { recordSources } from './deb-sources';
-import { UserError } from './errors';
-import { checkRelativePath } from './fs/contained-path';
-import { readJsonFile, writeFileAtomic } from './json-file';
-import { schemaChecker } from './json-schema';
-import { compareStrings } from './manifest';
+import { UserError } from '../errors';
+import { checkRelativePath } from '../fs/contained-path';
+import { readJsonFile, writeFileAtomic } from '../manifest/json-file';
+import { schemaChecker } from '../manifest/json-schema';
+import { compareStrings } from '../manifest/manifest';
 
 export type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
 export type { BuildEnvSpec } from './build-env-spec-types';

@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readBuildEnvLock } from './build-env';
-import { connectDocker } from './docker';
+import { connectDocker } from '../docker/docker';
 import { buildEnv } from './env-build';
 import { buildEnvImage } from './env-image';
-import { hashFile } from './hash';
-import { readManifest } from './manifest';
-import { buildRustBinaryInContainer } from './rust-container-build';
-import { tempDir } from './testing/fixtures';
+import { hashFile } from '../hash';
+import { readManifest } from '../manifest/manifest';
+import { buildRustBinaryInContainer } from '../build/rust-container-build';
+import { tempDir } from '../testing/fixtures';
 
-const repo = join(__dirname, '..', '..', '..');
-const LOCK = join(__dirname, '..', 'envs', 'rust-builder', 'env.lock.json');
+const repo = join(__dirname, '..', '..', '..', '..');
+const LOCK = join(__dirname, '..', '..', 'envs', 'rust-builder', 'env.lock.json');
 
 describe('reprokit env build', () => {
   it('refuses a lock with one altered sha256 before building anything', async () => {

@@ -2,12 +2,12 @@ import type Docker from 'dockerode';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readBuildEnvLock, serializeBuildEnvLock } from './build-env';
-import { connectDocker, loadDockerArchive, pushImage } from './docker';
+import { connectDocker, loadDockerArchive, pushImage } from '../docker/docker';
 import type { DebSources } from './deb-cache';
 import { recordSources } from './deb-sources';
 import { buildEnvImage } from './env-image';
-import { UserError } from './errors';
-import { writeFileAtomic } from './json-file';
+import { UserError } from '../errors';
+import { writeFileAtomic } from '../manifest/json-file';
 
 export interface EnvBuildOptions {
   /** Write the built image ID into the lock (the first build, or after re-locking). */

@@ -2,8 +2,8 @@ import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readBuildEnvLock } from './build-env';
 import { fetchLockedDebs, type DebSources } from './deb-cache';
-import { writeFileAtomic } from './json-file';
-import { compareStrings } from './manifest';
+import { writeFileAtomic } from '../manifest/json-file';
+import { compareStrings } from '../manifest/manifest';
 
 /**
  * `reprokit env fetch LOCK --to DIR`: the environment's exact .debs, verified against the lock, in

@@ -4,12 +4,12 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import { dirname, join } from 'node:path';
 import { imageLockText, type BuildEnvLock } from './build-env';
 import { fetchLockedDebs, defaultDebCacheDir, type DebSources } from './deb-cache';
-import { UserError } from './errors';
-import { resolveInside } from './fs/contained-path';
-import { formatBytes, logProgress, type Progress } from './progress';
+import { UserError } from '../errors';
+import { resolveInside } from '../fs/contained-path';
+import { formatBytes, logProgress, type Progress } from '../progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
-import { writeDockerArchive } from './oci/image-files';
-import { writeDirectoryTar } from './tar-writer';
+import { writeDockerArchive } from '../oci/image-files';
+import { writeDirectoryTar } from '../archive/tar-writer';
 
 /** Debian 12 is merged-/usr: these are links into /usr before any package is unpacked. */
 const MERGED_USR_LINKS: [string, string][] = [

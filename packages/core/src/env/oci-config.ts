@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isoSeconds } from './git';
+import { isoSeconds } from '../git';
 
 /** The image config of a single-layer image, written by reprokit with a fixed key order. */
 export interface ImageConfigInput {

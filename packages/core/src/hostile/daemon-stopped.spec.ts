@@ -88,7 +88,7 @@ describe('a docker daemon stopped in the middle of a build', () => {
       sourceDateEpoch: 0,
       logPrefix: '[t] ',
     };
-    const child = spawn(process.execPath, ['-e', cliHarness(`await core('container-build.js').buildArtifactInContainer(${JSON.stringify(build)})`)], {
+    const child = spawn(process.execPath, ['-e', cliHarness(`await core('build/container-build.js').buildArtifactInContainer(${JSON.stringify(build)})`)], {
       env: { ...process.env, DOCKER_HOST: daemon.host },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -29,7 +29,7 @@ describe('a full filesystem (tmpfs of 256 KiB)', () => {
     mkdirSync(outputDir);
     writeFileSync(join(outputDir, 'hello'), 'previous build\n');
     const record = { name: 'hello', kind: 'file', file: 'hello', environment: { type: 'host', toolchain: 't' }, sourceDateEpoch: 0 };
-    const result = run(`core('build-record.js').installArtifact(${JSON.stringify(built)}, ${JSON.stringify(outputDir)}, ${JSON.stringify(record)})`);
+    const result = run(`core('build/build-record.js').installArtifact(${JSON.stringify(built)}, ${JSON.stringify(outputDir)}, ${JSON.stringify(record)})`);
     assert.equal(result.status, 2, result.stderr);
     assert.equal(result.stderr, `reprokit: ${join(outputDir, 'hello')}: no space left on device\n`);
     assert.deepEqual(readdirSync(outputDir), ['hello']);
@@ -43,7 +43,7 @@ describe('a full filesystem (tmpfs of 256 KiB)', () => {
     writeFileSync(manifestPath, '{"old": true}\n');
     // Fill what is left, so the new manifest cannot be written.
     spawnSync('sh', ['-c', `cat /dev/zero > ${join(mount, 'filler')}`]);
-    const result = run(`core('json-file.js').writeFileAtomic(${JSON.stringify(manifestPath)}, JSON.stringify({ artifacts: 'x'.repeat(100000) }))`);
+    const result = run(`core('manifest/json-file.js').writeFileAtomic(${JSON.stringify(manifestPath)}, JSON.stringify({ artifacts: 'x'.repeat(100000) }))`);
     assert.equal(result.status, 2, result.stderr);
     assert.equal(result.stderr, `reprokit: ${manifestPath}: no space left on device\n`);
     assert.deepEqual(readdirSync(manifestDir), ['repro-manifest.json']);
@@ -58,7 +58,7 @@ describe('a full filesystem (tmpfs of 256 KiB)', () => {
     writeFileSync(manifestPath, '{"old": true}\n');
     // About 56 KiB stay free: the first write(2) of 200 KB writes part of it and returns.
     writeFileSync(join(mount, 'filler'), Buffer.alloc(200 << 10));
-    const result = run(`core('json-file.js').writeFileAtomic(${JSON.stringify(manifestPath)}, JSON.stringify({ artifacts: 'x'.repeat(200000) }))`);
+    const result = run(`core('manifest/json-file.js').writeFileAtomic(${JSON.stringify(manifestPath)}, JSON.stringify({ artifacts: 'x'.repeat(200000) }))`);
     assert.equal(result.status, 2, result.stderr);
     assert.equal(result.stderr, `reprokit: ${manifestPath}: no space left on device\n`);
     assert.deepEqual(readdirSync(manifestDir), ['repro-manifest.json']);

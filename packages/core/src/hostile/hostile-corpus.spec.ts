@@ -332,7 +332,7 @@ const CASES: Case[] = [
     setup: async (c) => {
       const { manifestPath, dist } = await project(c);
       editJson(join(dist, '.reprokit', 'hello.json'), (r) => (r.file = '../../victim/secret'));
-      return script(`await core('record.js').recordManifest({ manifestPath: ${JSON.stringify(manifestPath)}, project: 'p', workspaceRoot: ${JSON.stringify(c.root)} })`);
+      return script(`await core('manifest/record.js').recordManifest({ manifestPath: ${JSON.stringify(manifestPath)}, project: 'p', workspaceRoot: ${JSON.stringify(c.root)} })`);
     },
     status: 2,
     line: /\.reprokit\/hello\.json: \$\.file: "\.\.\/\.\.\/victim\/secret" leads out of its root/,
@@ -391,7 +391,7 @@ const CASES: Case[] = [
       mkdirSync(join(rootfs, 'usr'), { recursive: true });
       symlinkSync(c.victim, join(rootfs, 'usr', 'share'));
       const lock = { ...JSON.parse(readFileSync(C_BUILDER_LOCK, 'utf8')), packages: [], links: { 'usr/share/secret': 'pwned' } };
-      return script(`core('env-image.js').assembleRootfs(${JSON.stringify(lock)}, new Map(), ${JSON.stringify(rootfs)}, { update() {}, finish() {} })`);
+      return script(`core('env/env-image.js').assembleRootfs(${JSON.stringify(lock)}, new Map(), ${JSON.stringify(rootfs)}, { update() {}, finish() {} })`);
     },
     status: 2,
     line: /\$\.links\["usr\/share\/secret"\]: "usr\/share\/secret" leads out of .* through a symlink/,

@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { writeBuildRecord } from '../build-record';
-import { imageConfigBytes } from '../oci-config';
+import { writeBuildRecord } from '../build/build-record';
+import { imageConfigBytes } from '../env/oci-config';
 import { imageManifestFiles, writeOciLayout } from '../oci/image-files';
-import { recordManifest } from '../record';
-import { TarWriter } from '../tar-writer';
+import { recordManifest } from '../manifest/record';
+import { TarWriter } from '../archive/tar-writer';
 
 export const PKGINFO = 'pkgname = x\npkgbase = x\npkgver = 1.0-1\nbuilddate = 1000\npackager = p\nsize = 5\narch = x86_64\n';
 export const BUILDINFO =

@@ -6,8 +6,8 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hashFile } from '../hash';
-import { readManifest } from '../manifest';
-import { recordManifest } from '../record';
+import { readManifest } from '../manifest/manifest';
+import { recordManifest } from '../manifest/record';
 import { tempDir } from '../testing/fixtures';
 import { hostileProject } from './hostile-fixtures';
 
@@ -28,7 +28,7 @@ describe('checksum --update killed with SIGKILL', () => {
     await recordManifest({ manifestPath, project: 'hostile', workspaceRoot: dir });
     // The child re-records in a loop, switching the artifact between the two contents: whenever it is
     // killed, it may be writing the artifact, hashing, or replacing the manifest.
-    const child = `const { recordManifest } = require(${JSON.stringify(join(__dirname, '..', 'record.js'))});
+    const child = `const { recordManifest } = require(${JSON.stringify(join(__dirname, '..', 'manifest', 'record.js'))});
       const { writeFileSync } = require('node:fs');
       const contents = ${JSON.stringify(contents.map((c) => c[0]))}.map((c) => c.repeat(${1 << 20}));
       (async () => {

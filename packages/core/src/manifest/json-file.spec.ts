@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jsonPointerToPath, parseJson, writeFileAtomic } from './json-file';
 import { findJsonSyntaxError } from './json-syntax-error';
-import { tempDir } from './testing/fixtures';
+import { tempDir } from '../testing/fixtures';
 
 describe('parseJson', () => {
   it('names file, line and column of a syntax error', () => {

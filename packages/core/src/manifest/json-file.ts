@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { describeFsError, UserError } from './errors';
-import { readRegularFile } from './fs/regular-file';
+import { describeFsError, UserError } from '../errors';
+import { readRegularFile } from '../fs/regular-file';
 import { findJsonSyntaxError } from './json-syntax-error';
 
 /** What a JSON input (a manifest, a lock, a record) may weigh: far above any real one, far below memory. */

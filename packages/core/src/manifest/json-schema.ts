@@ -1,11 +1,11 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from './errors';
+import { UserError } from '../errors';
 import { jsonPointerToPath } from './json-file';
 
 /** The JSON Schemas that ship with @reprokit/core, in its `schema/` directory. */
-export const SCHEMA_DIR = join(__dirname, '..', 'schema');
+export const SCHEMA_DIR = join(__dirname, '..', '..', 'schema');
 
 /** One ajv error as `$.json.path: what is wrong`, pointing at the offending key where ajv names it. */
 export function describeSchemaError(error: ErrorObject): string {
@@ -26,7 +26,7 @@ export function describeSchemaError(error: ErrorObject): string {
 }
 
 /** Where tools/gen-schema-types.mjs puts the precompiled (ajv standalone) validators. */
-const VALIDATOR_DIR = join(__dirname, '..', 'validators');
+const VALIDATOR_DIR = join(__dirname, '..', '..', 'validators');
 
 /**
  * The validator of one of reprokit's schemas: its precompiled validator (generated with the same

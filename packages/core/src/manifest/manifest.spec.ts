@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseManifest, readManifest, serializeManifest, type ReproManifest } from './manifest';
-import { projectWithManifest, tempDir } from './testing/fixtures';
+import { projectWithManifest, tempDir } from '../testing/fixtures';
 
 function sample(): ReproManifest {
   return {

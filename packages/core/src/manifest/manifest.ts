@@ -1,8 +1,8 @@
 import { dirname, join, relative, resolve } from 'node:path';
-import { UserError } from './errors';
-import { hashFile } from './hash';
-import { checkRelativePath } from './fs/contained-path';
-import { readRegularFile } from './fs/regular-file';
+import { UserError } from '../errors';
+import { hashFile } from '../hash';
+import { checkRelativePath } from '../fs/contained-path';
+import { readRegularFile } from '../fs/regular-file';
 import { MAX_JSON_BYTES, parseJson, writeFileAtomic } from './json-file';
 import { schemaChecker, SCHEMA_DIR } from './json-schema';
 import type { Artifact, Environment, OciImage, PaperTrail, PublishedLocation, ReproManifest } from './manifest-types';

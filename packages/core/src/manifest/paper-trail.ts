@@ -1,9 +1,9 @@
 import { relative, resolve } from 'node:path';
-import { formatChecksumLine } from './hash';
-import { gitState, isoSeconds } from './git';
+import { formatChecksumLine } from '../hash';
+import { gitState, isoSeconds } from '../git';
 import type { Environment } from './manifest';
 import type { VerifyResult } from './verify';
-import { REPROKIT_VERSION } from './version';
+import { REPROKIT_VERSION } from '../version';
 
 export interface PaperTrailInput {
   result: VerifyResult;

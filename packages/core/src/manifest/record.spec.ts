@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { writeBuildRecord } from './build-record';
-import { formatChecksumLine, hashFile } from './hash';
+import { writeBuildRecord } from '../build/build-record';
+import { formatChecksumLine, hashFile } from '../hash';
 import { readManifest } from './manifest';
 import { recordManifest } from './record';
-import { projectWithManifest } from './testing/fixtures';
+import { projectWithManifest } from '../testing/fixtures';
 
 describe('recordManifest', () => {
   it('records size, hashes and environment of each built artifact', async () => {

@@ -1,8 +1,8 @@
 import { dirname, resolve } from 'node:path';
-import { readBuildRecords } from './build-record';
-import { gitState, isoSeconds } from './git';
+import { readBuildRecords } from '../build/build-record';
+import { gitState, isoSeconds } from '../git';
 import { readManifest, recordArtifact, sameArtifacts, writeManifest, type ReproManifest } from './manifest';
-import { REPROKIT_VERSION } from './version';
+import { REPROKIT_VERSION } from '../version';
 
 export interface RecordManifestInput {
   manifestPath: string;

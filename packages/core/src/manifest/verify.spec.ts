@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { renderVerifyTable, verifyManifest } from './verify';
-import { projectWithManifest } from './testing/fixtures';
+import { projectWithManifest } from '../testing/fixtures';
 
 describe('verifyManifest', () => {
   it('reports a match for an untouched artifact', async () => {

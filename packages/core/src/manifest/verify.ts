@@ -1,12 +1,12 @@
 import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { RECORD_DIR } from './build-record';
-import { describeFsError, UserError } from './errors';
-import { resolveInside, resolveInsideWithStats } from './fs/contained-path';
-import { notRegularFile, type FileType } from './fs/regular-file';
-import { hashFile } from './hash';
+import { RECORD_DIR } from '../build/build-record';
+import { describeFsError, UserError } from '../errors';
+import { resolveInside, resolveInsideWithStats } from '../fs/contained-path';
+import { notRegularFile, type FileType } from '../fs/regular-file';
+import { hashFile } from '../hash';
 import { compareStrings, readManifest, type Artifact, type PaperTrail } from './manifest';
-import { verifyOciImage } from './oci/verify-image';
+import { verifyOciImage } from '../oci/verify-image';
 
 export type ArtifactStatus = 'match' | 'mismatch' | 'missing' | 'unexpected';
 

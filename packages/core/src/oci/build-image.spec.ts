@@ -4,8 +4,8 @@ import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { imageConfigBytes, sha256Digest } from '../oci-config';
-import { TarWriter } from '../tar-writer';
+import { imageConfigBytes, sha256Digest } from '../env/oci-config';
+import { TarWriter } from '../archive/tar-writer';
 import { importDockerArchive } from './base-image';
 import { buildImageArtifact } from './image-artifact';
 import { writeDockerArchive, type LayerFile } from './image-files';

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tarEntries } from '../tar-reader';
+import { tarEntries } from '../archive/tar-reader';
 import { buildImageArtifact } from './image-artifact';
 
 // The Dockerfile forms of issue 16 through real docker: RUN in the final stage, heredocs, wildcards,

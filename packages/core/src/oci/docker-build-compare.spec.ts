@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { tarEntries } from '../tar-reader';
+import { tarEntries } from '../archive/tar-reader';
 import { buildImageArtifact } from './image-artifact';
 
 // reprokit's image writer against the real `docker build` (the classic builder of Debian's docker.io)

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { installArtifact } from '../build-record';
-import { connectDocker, loadDockerArchive } from '../docker';
+import { installArtifact } from '../build/build-record';
+import { connectDocker, loadDockerArchive } from '../docker/docker';
 import { UserError } from '../errors';
-import type { OciImage } from '../manifest';
+import type { OciImage } from '../manifest/manifest';
 import { buildOciImage, type OciBuildInput } from './build-image';
 import { imageManifestFiles, writeDockerArchive, writeOciLayout } from './image-files';
 import { REPROKIT_VERSION } from '../version';

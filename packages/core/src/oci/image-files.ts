@@ -1,7 +1,7 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sha256Digest } from '../oci-config';
-import { TarWriter } from '../tar-writer';
+import { sha256Digest } from '../env/oci-config';
+import { TarWriter } from '../archive/tar-writer';
 import type { Healthcheck } from './dockerfile-healthcheck';
 
 /**

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors';
-import { tarEntries } from '../tar-reader';
+import { tarEntries } from '../archive/tar-reader';
 import type { LayerEntry } from './layer';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './stage-files';
 

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { posix } from 'node:path';
 import { UserError } from '../errors';
-import { tarEntries } from '../tar-reader';
+import { tarEntries } from '../archive/tar-reader';
 import type { LayerEntry } from './layer';
 
 /** What is at one path of a stage's filesystem. */

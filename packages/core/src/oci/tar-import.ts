@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import type { LayerEntry } from './layer';
-import { tarEntries } from '../tar-reader';
+import { tarEntries } from '../archive/tar-reader';
 
 /**
  * Extracts an archive's files into `dir` (content only; names, modes and owners are kept as data,

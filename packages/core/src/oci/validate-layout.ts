@@ -5,8 +5,8 @@ import { UserError } from '../errors';
 import { hashFile } from '../hash';
 import { resolveInside } from '../fs/contained-path';
 import { readRegularFile } from '../fs/regular-file';
-import { MAX_JSON_BYTES, parseJson } from '../json-file';
-import { describeSchemaError } from '../json-schema';
+import { MAX_JSON_BYTES, parseJson } from '../manifest/json-file';
+import { describeSchemaError } from '../manifest/json-schema';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, type Descriptor } from './image-files';
 
 type Document = 'layout' | 'index' | 'manifest' | 'config';

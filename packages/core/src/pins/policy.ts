@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeFsError, UserError } from '../errors';
-import { parseJson } from '../json-file';
-import { schemaChecker } from '../json-schema';
+import { parseJson } from '../manifest/json-file';
+import { schemaChecker } from '../manifest/json-schema';
 import { matchesGlob } from './glob';
 import { ruleById, type Finding, type Severity } from './rules';
 

@@ -1,10 +1,10 @@
 import type Docker from 'dockerode';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectDocker } from '../docker';
+import { connectDocker } from '../docker/docker';
 import { isUserError } from '../errors';
-import { writeFileAtomic } from '../json-file';
-import { compareStrings } from '../manifest';
+import { writeFileAtomic } from '../manifest/json-file';
+import { compareStrings } from '../manifest/manifest';
 import { resolveImageDigest } from './resolve-digest';
 import type { Finding } from './rules';
 import { scanPins, type ScanOptions } from './scan';

@@ -8,7 +8,7 @@ import { DiffContext, type DiffResult } from '../diff/types';
 import { diffBuffers } from '../diff/diff';
 import { isUserError, UserError } from '../errors';
 import { hashFile } from '../hash';
-import { readManifest, type Artifact, type PublishedLocation } from '../manifest';
+import { readManifest, type Artifact, type PublishedLocation } from '../manifest/manifest';
 import { downloadToFile, UnreachableError, type DownloadedFile, type FetchOptions } from './http';
 import { findInPacmanRepository, pacmanServer } from './pacman';
 import { readRegistryImage } from './registry';

@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import { decompressBounded, isGzip, isZstd } from '../diff/compressed';
-import { tarEntries } from '../tar-reader';
+import { tarEntries } from '../archive/tar-reader';
 import { fetchBuffer, type FetchOptions } from './http';
 
 /** What a pacman repository database says of one package (`<name>-<version>/desc`). */

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { renderDiff } from '../diff/render';
 import { UserError } from '../errors';
-import { readManifest, writeManifest, type PublishedLocation } from '../manifest';
+import { readManifest, writeManifest, type PublishedLocation } from '../manifest/manifest';
 import { checkPublished, describeLocation, type PublishedResult } from './check';
 
 const LABEL = { match: 'MATCH', differs: 'DIFFERS', unreachable: 'UNREACHABLE' } as const;

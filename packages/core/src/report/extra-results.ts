@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { readBoundedFile } from '../attest/read-bounded';
-import { RECORD_DIR } from '../build-record';
+import { RECORD_DIR } from '../build/build-record';
 import { isUserError } from '../errors';
 
 /** Result files are small JSON documents; anything bigger is named, not read. */

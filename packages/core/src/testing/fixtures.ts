@@ -2,8 +2,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeBuildRecord } from '../build-record';
-import { recordManifest } from '../record';
+import { writeBuildRecord } from '../build/build-record';
+import { recordManifest } from '../manifest/record';
 
 export function tempDir(prefix = 'reprokit-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { imageConfigJson, imageManifestFiles, writeDockerArchive, writeOciLayout, type ImageManifestFiles, type LayerFile } from '../oci/image-files';
-import { writeDirectoryTar } from '../tar-writer';
+import { writeDirectoryTar } from '../archive/tar-writer';
 
 export interface TestImage {
   layout: string;

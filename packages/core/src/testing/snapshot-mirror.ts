@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LockedPackage } from '../build-env-lock-types';
+import type { LockedPackage } from '../env/build-env-lock-types';
 
 export const ARCHIVE_STAMP = '20250101T000000Z';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { tarEntries, type TarEntry } from '../tar-reader';
+import { tarEntries, type TarEntry } from '../archive/tar-reader';
 
 /**
  * What differs between the control build's artifact and a varied build's: undefined when the two

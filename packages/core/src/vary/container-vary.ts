@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
 import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, sep } from 'node:path';
-import { prepareBuilder } from '../container-build';
-import { runInContainer } from '../docker';
+import { prepareBuilder } from '../build/container-build';
+import { runInContainer } from '../docker/docker';
 import { isUserError, UserError } from '../errors';
 import { describeDifference } from './compare';
 import { COPY_AND_BUILD_SCRIPT, sourceCopyList } from './source-copy';

@@ -158,7 +158,17 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
       AutoRemove: !afterSuccess,
     },
   });
-  const remove = () => container.remove({ force: true }).catch(() => undefined);
+  // An auto-removed container may still be on its way out when remove() is refused: wait until it
+  // is gone (a 404 once it is), at most 10 s, so that a build returns with no container left.
+  const remove = async () => {
+    await container.remove({ force: true }).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      (container.wait({ condition: 'removed' }) as Promise<unknown>).catch(() => undefined),
+      new Promise((done) => (timer = setTimeout(done, 10_000))),
+    ]);
+    clearTimeout(timer);
+  };
   // On Ctrl-C: remove the container, then die of the same signal (our handler is gone by then).
   // Removing it ends the wait below; the interrupted flag keeps that from being reported as a failure.
   let interrupted = false;

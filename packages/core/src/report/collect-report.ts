@@ -8,6 +8,7 @@ import { compareStrings, MANIFEST_FILE, readManifest } from '../manifest/manifes
 import { describeEnvironment } from '../manifest/paper-trail';
 import { scanPins } from '../pins/scan';
 import { verifyThreshold, type ThresholdResult } from '../attest/threshold';
+import { checkPublished, type PublishedResult } from '../published/check';
 import { verifyManifest, type ArtifactCheck } from '../manifest/verify';
 import { REPROKIT_VERSION } from '../version';
 import { extraResults } from './extra-results';
@@ -22,6 +23,8 @@ export interface ReportOptions {
   pins?: boolean;
   /** Check independent rebuilders' signed verification summaries too (`reprokit verify --attestations`). */
   attestations?: { dir: string; trustedKeys: string; threshold: number };
+  /** Download every published location the manifests list and compare it (`reprokit published`). */
+  published?: boolean;
   now?: Date;
 }
 
@@ -138,6 +141,10 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     const publishedByName = new Map(manifest.artifacts.map((artifact) => [artifact.name, (artifact as { published?: object[] }).published]));
     // Nothing of the manifest on disk: the project is not built, which is not the same as a lost file.
     const nothingBuilt = result.checks.every((check) => check.status === 'missing');
+    let publication: PublishedResult | undefined;
+    if (options.published && manifest.artifacts.some((artifact) => (artifact as { published?: object[] }).published?.length)) {
+      publication = await checkPublished(manifestPath);
+    }
     let attested: ThresholdResult | undefined;
     if (options.attestations) {
       attested = await verifyThreshold({ manifestPath, attestationsDir: options.attestations.dir, trustedKeysPath: options.attestations.trustedKeys, threshold: options.attestations.threshold });
@@ -161,6 +168,11 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
       if (published?.length) artifact.published = published;
       const extra = extraResults(dirname(manifestPath), manifest.outputDir, check.name, root);
       if (extra.length) artifact.extra = extra;
+      const checks = publication?.checks.filter((c) => c.artifact === check.name) ?? [];
+      if (checks.length) {
+        artifact.publishedChecks = checks.map(({ location, type, status, reason, note }) => ({ location, type, status, ...(reason ? { reason } : {}), ...(note ? { note } : {}) }));
+        for (const c of checks) if (c.status !== 'match') artifact.explanation.push(`published ${c.location}: ${c.status.toUpperCase()}${c.reason ? `: ${c.reason}` : ''}`);
+      }
       const attestation = attested?.artifacts.find((a) => a.path === check.path);
       if (attested && attestation) {
         artifact.attestations = {
@@ -201,7 +213,7 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     }
   }
   report.ok = projects.every(
-    (project) => !project.error && project.artifacts.every((artifact) => artifact.status === 'reproduced' && (!artifact.attestations || artifact.attestations.ok)),
+    (project) => !project.error && project.artifacts.every((artifact) => artifact.status === 'reproduced' && (!artifact.attestations || artifact.attestations.ok) && (artifact.publishedChecks ?? []).every((c) => c.status === 'match')),
   );
   report.paperTrail = renderReportPaperTrail(report);
   return report;

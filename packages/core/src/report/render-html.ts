@@ -55,7 +55,11 @@ function artifactRows(project: ProjectReport, artifact: ArtifactReport): string 
   const size = artifact.actual?.size ?? artifact.expected?.size;
   const details: string[] = [...artifact.explanation];
   if (artifact.image) details.push(`image ID ${artifact.image.id}`, `manifest digest ${artifact.image.manifestDigest}`);
-  for (const location of artifact.published ?? []) details.push(`published: ${JSON.stringify(location)}`);
+  if (artifact.publishedChecks) {
+    for (const c of artifact.publishedChecks) if (c.status === 'match') details.push(`published ${c.location}: MATCH${c.note ? ` (${c.note})` : ''}`);
+  } else {
+    for (const location of artifact.published ?? []) details.push(`published (not checked): ${JSON.stringify(location)}`);
+  }
   if (artifact.attestations?.ok) details.push(`attested PASSED by ${artifact.attestations.passedBy.join(', ')} (threshold ${artifact.attestations.threshold})`);
   for (const extra of artifact.extra ?? []) details.push(`${extra.label}: ${extra.text} (${extra.source})`);
   const envTitle = artifact.environment?.image ?? artifact.environment?.toolchain ?? '';

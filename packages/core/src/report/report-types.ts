@@ -140,6 +140,16 @@ export interface ArtifactReport {
       what: string;
     }[];
   };
+  /**
+   * With --published: each published location downloaded and compared with the committed hashes (`reprokit published`).
+   */
+  publishedChecks?: {
+    location: string;
+    type: 'url' | 'oci' | 'pacman';
+    status: 'match' | 'differs' | 'unreachable';
+    reason?: string;
+    note?: string;
+  }[];
 }
 export interface Fingerprint {
   size: number;

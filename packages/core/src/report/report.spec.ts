@@ -220,4 +220,31 @@ describe('reprokit report', () => {
       { source: 'packages/good/dist/.reprokit/good.bin.vary.json', label: 'vary', text: 'not read: a symbolic link' },
     ]);
   });
+
+  it('with --published, downloads each published location and shows MATCH, or what differs', async () => {
+    const root = await workspace();
+    const releases = join(root, 'releases');
+    mkdirSync(releases);
+    writeFileSync(join(releases, 'good.bin'), 'good\n');
+    writeFileSync(join(releases, 'c.bin'), 'C\n');
+    const publish = (manifestRel: string, name: string, file: string) => {
+      const path = join(root, manifestRel);
+      const manifest = JSON.parse(readFileSync(path, 'utf8'));
+      manifest.artifacts.find((a: { name: string }) => a.name === name).published = [{ url: `file://${join(releases, file)}` }];
+      writeFileSync(path, JSON.stringify(manifest, null, 2));
+    };
+    publish('packages/good/repro-manifest.json', 'good.bin', 'good.bin');
+    publish('packages/bad/repro-manifest.json', 'c.bin', 'c.bin');
+    const unchecked = await collectReport({ workspaceRoot: root, pins: false });
+    assert.equal(unchecked.projects.find((p) => p.name === 'good')!.artifacts[0].publishedChecks, undefined);
+    const report = await collectReport({ workspaceRoot: root, pins: false, published: true });
+    checkReport(JSON.parse(JSON.stringify(report)), 'report');
+    const good = report.projects.find((p) => p.name === 'good')!.artifacts[0];
+    assert.deepEqual(good.publishedChecks, [{ location: `file://${join(releases, 'good.bin')}`, type: 'url', status: 'match' }]);
+    const c = report.projects.find((p) => p.name === 'bad')!.artifacts.find((a) => a.name === 'c.bin')!;
+    assert.equal(c.status, 'reproduced');
+    assert.equal(c.publishedChecks![0].status, 'differs');
+    assert.ok(c.explanation.some((line) => line.startsWith(`published file://${join(releases, 'c.bin')}: DIFFERS`)), c.explanation.join('\n'));
+    assert.match(renderReportHtml(report, { linkBase: '..' }), /published file:\/\/[^<]*good\.bin: MATCH/);
+  });
 });

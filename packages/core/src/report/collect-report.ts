@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, type Dirent } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
-import { isUserError } from '../errors';
+import { isUserError, UserError } from '../errors';
 import { gitState, isoSeconds } from '../git';
 import { formatChecksumLine } from '../hash';
 import { compareStrings, MANIFEST_FILE, readManifest } from '../manifest/manifest';
@@ -69,7 +69,7 @@ export function findManifests(workspaceRoot: string): string[] {
     walk('', 0);
   }
   // A manifest git lists may be a symbolic link or gone from the work tree: verifyManifest says so.
-  if (found.length > MAX_MANIFESTS) throw new Error(`more than ${MAX_MANIFESTS} manifests`);
+  if (found.length > MAX_MANIFESTS) throw new UserError(`${workspaceRoot}: more than ${MAX_MANIFESTS} repro-manifest.json files: run the report on a smaller directory`);
   return found.sort(compareStrings);
 }
 

@@ -1,28 +1,35 @@
 import { tmpdir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readPackageArchive } from './arch/package-archive';
-import { ATTEST_USAGE, attestCommand, keygenCommand, verifyAttestationCommand } from './attest/attest-cli';
-import { rebuildCommand, runThreshold, takeThresholdOptions, THRESHOLD_USAGE, verifyThresholdCommand } from './attest/threshold-cli';
-import { renderArchVerify, verifyArchPackage } from './arch/verify-package';
-import { lockBuildEnv } from './env/build-env';
-import { debSources, DEB_SOURCE_OPTIONS } from './env/deb-source-options';
-import { buildEnv } from './env/env-build';
-import { fetchEnv } from './env/env-fetch';
-import { diffCommand, DIFF_USAGE } from './diff/diff-cli';
-import { publishedCommand, reproducePublished } from './published/published-cli';
-import { gitToplevel } from './git';
-import { pinsCommand } from './pins/pins-cli';
-import { reportCommand } from './report/report-cli';
-import { varyCommand } from './vary/vary-cli';
-import { reproduceReport } from './manifest/reproduce';
 import { describeFsError, isFsError, isUserError, UserError } from './errors';
-import { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS, type HashAlgorithm } from './hash';
-import { renderVerifyTable, verifyManifest } from './manifest/verify';
 import { REPROKIT_VERSION } from './version';
 import { useTerminalProgress } from './progress';
 
-const USAGE = `usage: reprokit <command> [options]
+// Each command's modules are loaded when it runs: loading them all (undici, the diff readers, the
+// attestation code, ...) cost ~90 ms of every run, more than `verify` hashing 10,000 files
+// (tools/bench/verify). `require` stays synchronous and typed through `typeof import`.
+const load = {
+  archPackage: () => require('./arch/package-archive') as typeof import('./arch/package-archive'),
+  archVerify: () => require('./arch/verify-package') as typeof import('./arch/verify-package'),
+  attest: () => require('./attest/attest-cli') as typeof import('./attest/attest-cli'),
+  threshold: () => require('./attest/threshold-cli') as typeof import('./attest/threshold-cli'),
+  thresholdOptions: () => require('./attest/threshold-options') as typeof import('./attest/threshold-options'),
+  envLock: () => require('./env/build-env') as typeof import('./env/build-env'),
+  debSources: () => require('./env/deb-source-options') as typeof import('./env/deb-source-options'),
+  envBuild: () => require('./env/env-build') as typeof import('./env/env-build'),
+  envFetch: () => require('./env/env-fetch') as typeof import('./env/env-fetch'),
+  diff: () => require('./diff/diff-cli') as typeof import('./diff/diff-cli'),
+  published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
+  git: () => require('./git') as typeof import('./git'),
+  pins: () => require('./pins/pins-cli') as typeof import('./pins/pins-cli'),
+  report: () => require('./report/report-cli') as typeof import('./report/report-cli'),
+  vary: () => require('./vary/vary-cli') as typeof import('./vary/vary-cli'),
+  reproduce: () => require('./manifest/reproduce') as typeof import('./manifest/reproduce'),
+  hash: () => require('./hash') as typeof import('./hash'),
+  verify: () => require('./manifest/verify') as typeof import('./manifest/verify'),
+};
+
+const usage = () => `usage: reprokit <command> [options]
 
 commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
@@ -44,7 +51,7 @@ commands:
                                                   rebuild a pacman package from its .BUILDINFO in the image its
                                                   manifest records; print REPRODUCIBLE or what differs
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
-  ${DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
+  ${load.diff().DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
                                                   entries, image layers and config, JSON/text lines, bytes
   published MANIFEST [--json] [--timeout S] [--if-listed] [--rebuild]
                                                   download every published location of the manifest's artifacts and
@@ -61,8 +68,8 @@ commands:
                                                   check every manifest of the workspace and its pins; write
                                                   DIR/index.html, report.md and report.json, or print the
                                                   Markdown (--json: the JSON) summary
-${ATTEST_USAGE}
-${THRESHOLD_USAGE}
+${load.attest().ATTEST_USAGE}
+${load.threshold().THRESHOLD_USAGE}
   version                                         print reprokit's version
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or input (hash: a file it could not read)`;
@@ -76,7 +83,8 @@ async function hashCommand(args: string[]): Promise<number> {
     options: { algo: { type: 'string', short: 'a', default: 'blake2b512' } },
     allowPositionals: true,
   });
-  const algo = values.algo as HashAlgorithm;
+  const { formatChecksumLine, hashFile, hashStream, HASH_ALGORITHMS } = load.hash();
+  const algo = values.algo as import('./hash').HashAlgorithm;
   if (!HASH_ALGORITHMS.includes(algo)) throw new UsageError(`--algo: unknown algorithm ${JSON.stringify(values.algo)} (one of ${HASH_ALGORITHMS.join(', ')})`);
   if (positionals.length === 0) throw new UsageError('hash: name at least one FILE, or - for standard input');
   let failed = 0;
@@ -98,6 +106,7 @@ async function hashCommand(args: string[]): Promise<number> {
 async function verifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('verify: name exactly one MANIFEST (a repro-manifest.json)');
+  const { renderVerifyTable, verifyManifest } = load.verify();
   const result = await verifyManifest(positionals[0]);
   process.stdout.write((values.json ? JSON.stringify(result, null, 2) : renderVerifyTable(result)) + '\n');
   return result.ok ? 0 : 1;
@@ -107,29 +116,29 @@ async function envCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
   if (action === 'lock') {
-    const { values, positionals } = parseArgs({ args: rest, options: { ...DEB_SOURCE_OPTIONS }, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: rest, options: { ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env lock: name exactly one SPEC (an env.json)');
-    const { lockPath, lock } = await lockBuildEnv(positionals[0], tmpdir(), { sources: debSources(values), log });
+    const { lockPath, lock } = await load.envLock().lockBuildEnv(positionals[0], tmpdir(), { sources: load.debSources().debSources(values), log });
     process.stdout.write(`locked ${lock.packages.length} packages into ${lockPath}\n`);
     return 0;
   }
   if (action === 'build') {
     const { values, positionals } = parseArgs({
       args: rest,
-      options: { record: { type: 'boolean', default: false }, reuse: { type: 'boolean', default: false }, push: { type: 'string' }, ...DEB_SOURCE_OPTIONS },
+      options: { record: { type: 'boolean', default: false }, reuse: { type: 'boolean', default: false }, push: { type: 'string' }, ...load.debSources().DEB_SOURCE_OPTIONS },
       allowPositionals: true,
     });
     if (positionals.length !== 1) throw new UsageError('env build: name exactly one LOCK (an env.lock.json)');
-    const result = await buildEnv(positionals[0], { record: values.record, reuse: values.reuse, push: values.push, sources: debSources(values), log });
+    const result = await load.envBuild().buildEnv(positionals[0], { record: values.record, reuse: values.reuse, push: values.push, sources: load.debSources().debSources(values), log });
     process.stdout.write(`${result.ref}${result.reused ? ' (already in docker)' : ''}\n`);
     if (result.pushed) process.stdout.write(`${result.pushed}\n`);
     return 0;
   }
   if (action === 'fetch') {
-    const { values, positionals } = parseArgs({ args: rest, options: { to: { type: 'string' }, ...DEB_SOURCE_OPTIONS }, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: rest, options: { to: { type: 'string' }, ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env fetch: name exactly one LOCK (an env.lock.json)');
     if (!values.to) throw new UsageError('env fetch: --to DIR is required (where the .debs go)');
-    const { files } = await fetchEnv(positionals[0], values.to, { sources: debSources(values), log });
+    const { files } = await load.envFetch().fetchEnv(positionals[0], values.to, { sources: load.debSources().debSources(values), log });
     process.stdout.write(`${files} packages in ${values.to} (check with: cd ${values.to} && sha256sum -c SHA256SUMS)\n`);
     return 0;
   }
@@ -145,19 +154,19 @@ async function archCommand(args: string[]): Promise<number> {
       allowPositionals: true,
     });
     if (positionals.length !== 1) throw new UsageError('arch verify: name exactly one PKGFILE (a .pkg.tar.zst)');
-    const result = await verifyArchPackage({
+    const result = await load.archVerify().verifyArchPackage({
       packageFile: positionals[0],
       manifestPath: values.manifest,
       envLock: values['env-lock'],
       log: (line) => process.stderr.write(line + '\n'),
     });
-    process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : renderArchVerify(result));
+    process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : load.archVerify().renderArchVerify(result));
     return result.reproducible ? 0 : 1;
   }
   if (action === 'info') {
     const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('arch info: name exactly one PKGFILE (a .pkg.tar.zst)');
-    const { pkginfo, buildinfo, entries } = readPackageArchive(positionals[0]);
+    const { pkginfo, buildinfo, entries } = load.archPackage().readPackageArchive(positionals[0]);
     process.stdout.write(JSON.stringify({ pkginfo, buildinfo, entries }, null, 2) + '\n');
     return 0;
   }
@@ -168,12 +177,12 @@ async function reproduceCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { 'record-command': { type: 'string' }, published: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('reproduce: name exactly one MANIFEST (a repro-manifest.json)');
   const manifestPath = positionals[0];
-  const workspaceRoot = gitToplevel(process.cwd()) ?? process.cwd();
+  const workspaceRoot = load.git().gitToplevel(process.cwd()) ?? process.cwd();
   const projectRoot = relative(workspaceRoot, dirname(resolve(manifestPath))) || '.';
-  const { ok, text } = await reproduceReport({ manifestPath, workspaceRoot, projectRoot, howToCreate: values['record-command'] });
+  const { ok, text } = await load.reproduce().reproduceReport({ manifestPath, workspaceRoot, projectRoot, howToCreate: values['record-command'] });
   process.stdout.write(text);
   // --published: the rebuild above and what was actually published, both against the same hashes.
-  const published = values.published ? await reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk)) : 0;
+  const published = values.published ? await load.published().reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk)) : 0;
   return ok ? published : 1;
 }
 
@@ -186,35 +195,35 @@ export async function main(argv: string[]): Promise<number> {
       case 'hash':
         return await hashCommand(rest);
       case 'verify':
-        return takeThresholdOptions(rest).options ? await verifyThresholdCommand(rest) : await verifyCommand(rest);
+        return load.thresholdOptions().takeThresholdOptions(rest).options ? await load.threshold().verifyThresholdCommand(rest) : await verifyCommand(rest);
       case 'reproduce': {
         // With --attestations/--trusted-keys/--threshold: the local check, then the builders' verdict.
-        const { options, rest: own } = takeThresholdOptions(rest);
+        const { options, rest: own } = load.thresholdOptions().takeThresholdOptions(rest);
         const status = await reproduceCommand(own);
-        return options ? Math.max(status, await runThreshold(parseArgs({ args: own, options: { 'record-command': { type: 'string' }, published: { type: 'boolean' } }, allowPositionals: true }).positionals[0], options)) : status;
+        return options ? Math.max(status, await load.threshold().runThreshold(parseArgs({ args: own, options: { 'record-command': { type: 'string' }, published: { type: 'boolean' } }, allowPositionals: true }).positionals[0], options)) : status;
       }
       case 'rebuild':
-        return await rebuildCommand(rest);
+        return await load.threshold().rebuildCommand(rest);
       case 'env':
         return await envCommand(rest);
       case 'pins':
-        return await pinsCommand(rest);
+        return await load.pins().pinsCommand(rest);
       case 'arch':
         return await archCommand(rest);
       case 'report':
-        return await reportCommand(rest, (message) => new UsageError(message));
+        return await load.report().reportCommand(rest, (message) => new UsageError(message));
       case 'keygen':
-        return keygenCommand(rest);
+        return load.attest().keygenCommand(rest);
       case 'attest':
-        return attestCommand(rest);
+        return load.attest().attestCommand(rest);
       case 'verify-attestation':
-        return await verifyAttestationCommand(rest);
+        return await load.attest().verifyAttestationCommand(rest);
       case 'published':
-        return await publishedCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`[published] ${line}\n`));
+        return await load.published().publishedCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`[published] ${line}\n`));
       case 'diff':
-        return await diffCommand(rest, (text) => process.stdout.write(text));
+        return await load.diff().diffCommand(rest, (text) => process.stdout.write(text));
       case 'vary':
-        return await varyCommand(rest, (message) => new UsageError(message));
+        return await load.vary().varyCommand(rest, (message) => new UsageError(message));
       case 'version':
       case '--version':
         if (rest.length > 0) throw new UsageError(`version: takes no arguments (got ${JSON.stringify(rest[0])})`);
@@ -224,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(USAGE + '\n');
+        process.stdout.write(usage() + '\n');
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -52,35 +52,29 @@ async function createHasher(algorithm: HashAlgorithm): Promise<Hasher> {
 const readAt = promisify(read);
 
 // Below this size a file is read with one synchronous call into a shared buffer: for 10,000 small
-// artifacts the two 4 MiB buffers and the thread-pool round trips of the streaming path cost more
-// than the hashing (see tools/bench/verify).
+// artifacts the two 4 MiB buffers, the thread-pool round trips and the promises of the streaming
+// path cost more than the hashing (see tools/bench/verify).
 const SMALL_FILE = 64 << 10;
 const smallBuffer = Buffer.allocUnsafe(SMALL_FILE);
 
 /**
- * Hashes a regular file once, feeding every requested algorithm from the same chunk. A FIFO, a
+ * Hashes a small regular file (under 64 KiB) synchronously, with one read and one-shot hashing;
+ * undefined when the file is bigger (or BLAKE3 is asked for), for `hashFile` to stream. A FIFO, a
  * device, a directory (or with `noFollow` a symlink) is refused before it is read.
  */
-export async function hashFile(path: string, algorithms: readonly HashAlgorithm[], options: OpenRegularOptions = {}): Promise<FileDigest> {
-  const { fd, size: statSize } = openRegularFile(path, options);
+export function hashSmallFile(path: string, algorithms: readonly HashAlgorithm[], options: OpenRegularOptions = {}): FileDigest | undefined {
+  if (algorithms.includes('blake3')) return undefined;
+  const { fd, size } = openRegularFile(path, options);
   try {
-    if (statSize === undefined || statSize < SMALL_FILE) {
-      // The whole buffer is asked for, so a file that grew since stat is still read to its end below.
-      const bytesRead = readSync(fd, smallBuffer, 0, SMALL_FILE, 0);
-      if (bytesRead < SMALL_FILE && !algorithms.includes('blake3')) {
-        // One-shot hashing: no hash object per file (3x cheaper for 10,000 one-byte files).
-        const chunk = smallBuffer.subarray(0, bytesRead);
-        const digests: FileDigest['digests'] = {};
-        for (const algorithm of algorithms) digests[algorithm] = oneShotHash(algorithm, chunk, 'hex');
-        return { size: bytesRead, digests };
-      }
-      const hashers = await createHashers(algorithms);
-      const chunk = smallBuffer.subarray(0, bytesRead);
-      for (const hasher of hashers) hasher.update(chunk);
-      if (bytesRead < SMALL_FILE) return { size: bytesRead, digests: digestsOf(algorithms, hashers) };
-      return await hashRest(fd, SMALL_FILE, algorithms, hashers);
-    }
-    return await hashRest(fd, 0, algorithms, await createHashers(algorithms));
+    if (size !== undefined && size >= SMALL_FILE) return undefined;
+    // The whole buffer is asked for, so a file that grew since stat is seen to be big.
+    const bytesRead = readSync(fd, smallBuffer, 0, SMALL_FILE, 0);
+    if (bytesRead === SMALL_FILE) return undefined;
+    // One-shot hashing: no hash object per file (3x cheaper for 10,000 one-byte files).
+    const chunk = smallBuffer.subarray(0, bytesRead);
+    const digests: FileDigest['digests'] = {};
+    for (const algorithm of algorithms) digests[algorithm] = oneShotHash(algorithm, chunk, 'hex');
+    return { size: bytesRead, digests };
   } catch (error) {
     throw describeFsError(error, path);
   } finally {
@@ -88,10 +82,28 @@ export async function hashFile(path: string, algorithms: readonly HashAlgorithm[
   }
 }
 
-async function hashRest(fd: number, start: number, algorithms: readonly HashAlgorithm[], hashers: Hasher[]): Promise<FileDigest> {
+/**
+ * Hashes a regular file once, feeding every requested algorithm from the same chunk. A FIFO, a
+ * device, a directory (or with `noFollow` a symlink) is refused before it is read.
+ */
+export async function hashFile(path: string, algorithms: readonly HashAlgorithm[], options: OpenRegularOptions = {}): Promise<FileDigest> {
+  const small = hashSmallFile(path, algorithms, options);
+  if (small) return small;
+  // Opened again (a big file, or BLAKE3): reading and hashing overlap from the first byte.
+  const { fd } = openRegularFile(path, options);
+  try {
+    return await hashStreaming(fd, algorithms, await createHashers(algorithms));
+  } catch (error) {
+    throw describeFsError(error, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function hashStreaming(fd: number, algorithms: readonly HashAlgorithm[], hashers: Hasher[]): Promise<FileDigest> {
   const buffers = [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)];
   let current = 0;
-  let position = start;
+  let position = 0;
   let pending = readAt(fd, buffers[current], 0, CHUNK_SIZE, position);
   for (;;) {
     const { bytesRead } = await pending;

@@ -1,12 +1,14 @@
 import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { RECORD_DIR } from '../build/build-record';
 import { describeFsError, UserError } from '../errors';
 import { resolveInside, resolveInsideWithStats } from '../fs/contained-path';
 import { notRegularFile, type FileType } from '../fs/regular-file';
-import { hashFile } from '../hash';
+import { hashFile, hashSmallFile, type FileDigest } from '../hash';
 import { compareStrings, readManifest, type Artifact, type PaperTrail } from './manifest';
-import { verifyOciImage } from '../oci/verify-image';
+
+// Loaded for the first image: a manifest of plain files needs none of the OCI and docker code.
+const loadVerifyImage = () => require('../oci/verify-image') as typeof import('../oci/verify-image');
 
 export type ArtifactStatus = 'match' | 'mismatch' | 'missing' | 'unexpected';
 
@@ -46,9 +48,20 @@ export interface VerifyResult {
   ok: boolean;
 }
 
-async function fingerprint(file: string, checkedRegular = false): Promise<Fingerprint> {
-  const { size, digests } = await hashFile(file, ['blake2b512', 'sha256'], { noFollow: true, checkedRegular });
+const ALGORITHMS = ['blake2b512', 'sha256'] as const;
+
+function toFingerprint({ size, digests }: FileDigest): Fingerprint {
   return { size, blake2b512: digests.blake2b512!, sha256: digests.sha256! };
+}
+
+/** Small files synchronously (10,000 one-byte artifacts await nothing), big ones streamed. */
+const LISTED = { noFollow: true, checkedRegular: true };
+const UNLISTED = { noFollow: true, checkedRegular: false };
+
+function fingerprint(file: string, checkedRegular = false): Fingerprint | Promise<Fingerprint> {
+  const options = checkedRegular ? LISTED : UNLISTED;
+  const small = hashSmallFile(file, ALGORITHMS, options);
+  return small ? toFingerprint(small) : hashFile(file, ALGORITHMS, options).then(toFingerprint);
 }
 
 /** What lies at `file`, without following a symlink; undefined when nothing does. */
@@ -68,47 +81,99 @@ function lstatOrUndefined(file: string, what: string): Stats | undefined {
 class DirectoryListing {
   private readonly dirs = new Map<string, Map<string, Dirent> | undefined>();
 
-  /** The entry at `path`, or undefined when there is none; a filesystem that gives no types gets an lstat. */
-  type(path: string, what: string): FileType | undefined {
-    const dir = dirname(path);
-    let entries = this.dirs.get(dir);
-    if (!this.dirs.has(dir)) {
-      try {
-        entries = new Map(readdirSync(dir, { withFileTypes: true }).map((entry) => [entry.name, entry]));
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw describeFsError(error, `${what}: ${dir}`);
-      }
-      this.dirs.set(dir, entries);
+  /** The entries of `dir` by name; undefined when it does not exist, unless it must. */
+  private read(dir: string, what: string, mustExist = false): Map<string, Dirent> | undefined {
+    if (this.dirs.has(dir) && (this.dirs.get(dir) || !mustExist)) return this.dirs.get(dir);
+    let entries: Map<string, Dirent> | undefined;
+    try {
+      entries = new Map(readdirSync(dir, { withFileTypes: true }).map((entry) => [entry.name, entry]));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (mustExist || (code !== 'ENOENT' && code !== 'ENOTDIR')) throw describeFsError(error, `${what}: ${dir}`);
     }
-    const entry = entries?.get(basename(path));
+    this.dirs.set(dir, entries);
+    return entries;
+  }
+
+  /** The entry `name` of `dir`, or undefined when there is none; a filesystem that gives no types gets an lstat. */
+  type(dir: string, name: string, what: string): FileType | undefined {
+    const entry = this.read(dir, what)?.get(name);
     if (!entry) return undefined;
     const known = entry.isFile() || entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isSocket();
-    return known ? entry : lstatOrUndefined(path, what);
+    return known ? entry : lstatOrUndefined(join(dir, name), what);
+  }
+
+  /** The entries of a directory that exists (read again only if the artifacts' checks did not read it). */
+  entries(dir: string): Dirent[] {
+    return [...this.read(dir, 'output directory', true)!.values()];
   }
 }
 
-async function checkArtifact(manifestPath: string, manifestDir: string, artifact: Artifact, index: number, realpaths: Map<string, string>, listing: DirectoryListing): Promise<ArtifactCheck> {
+/**
+ * Artifact paths resolved inside the project, the containment check (realpath of the parent) made
+ * once per directory: the artifacts of one directory share it, and `path.resolve` of 10,000 paths
+ * cost more than hashing them.
+ */
+class ArtifactPaths {
+  /** A manifest directory → its checked absolute path. */
+  private readonly dirs = new Map<string, string>();
+  private readonly realpaths = new Map<string, string>();
+
+  constructor(private readonly manifestDir: string) {}
+
+  /** The absolute path of `path` (split into its directory and name), checked to lie inside the project. */
+  resolve(path: string, what: string): { dir: string; name: string; file: string } {
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    const relativeDir = slash < 0 ? '' : path.slice(0, slash);
+    const plainName = name !== '' && name !== '.' && name !== '..';
+    const cached = plainName ? this.dirs.get(relativeDir) : undefined;
+    if (cached !== undefined) return { dir: cached, name, file: cached.endsWith(sep) ? cached + name : cached + sep + name };
+    // Inside the project, symlinks included: a manifest must not vouch for /etc/passwd or ../other/dist.
+    const { path: file } = resolveInsideWithStats(this.manifestDir, path, what, { realpaths: this.realpaths, callerChecksFinal: true });
+    const dir = dirname(file);
+    if (plainName) this.dirs.set(relativeDir, dir);
+    return { dir, name: basename(file), file };
+  }
+}
+
+/** A check of one artifact: done when its file is small, a promise for a big file or an image. */
+function checkArtifact(manifestPath: string, manifestDir: string, artifact: Artifact, index: number, paths: ArtifactPaths, listing: DirectoryListing): ArtifactCheck | Promise<ArtifactCheck> {
   const what = `${manifestPath}: $.artifacts[${index}].path`;
-  // Inside the project, symlinks included: a manifest must not vouch for /etc/passwd or ../other/dist.
-  const { path: file } = resolveInsideWithStats(manifestDir, artifact.path, what, { realpaths, callerChecksFinal: true });
-  const stats = listing.type(file, what);
+  const { dir, name, file } = paths.resolve(artifact.path, what);
+  const stats = listing.type(dir, name, what);
   if (stats?.isSymbolicLink()) throw new UserError(`${what}: ${JSON.stringify(artifact.path)} is a symlink; it must be a regular file inside ${manifestDir}`);
-  const expected = { size: artifact.size, blake2b512: artifact.blake2b512, sha256: artifact.sha256 };
-  const base = { name: artifact.name, kind: artifact.kind, path: artifact.path, file, expected, environment: artifact.environment, image: artifact.image };
-  if (!stats) return { ...base, status: 'missing' };
-  if (!stats.isFile()) throw new UserError(`${what}: ${notRegularFile(artifact.path, stats).message}`);
-  const actual = await fingerprint(file, true);
-  const differs = (['size', 'blake2b512', 'sha256'] as const).filter((key) => expected[key] !== actual[key]);
-  const layout = artifact.image && resolveInside(manifestDir, artifact.image.layout, `${manifestPath}: $.artifacts[${index}].image.layout`);
-  const imageProblems = artifact.image ? await verifyOciImage(layout!, artifact.image, file) : [];
-  return {
-    ...base,
-    actual,
-    status: differs.length || imageProblems.length ? 'mismatch' : 'match',
-    ...(differs.length ? { differs } : {}),
-    ...(imageProblems.length ? { imageProblems } : {}),
+  const check: ArtifactCheck = {
+    name: artifact.name,
+    kind: artifact.kind,
+    path: artifact.path,
+    file,
+    status: 'missing',
+    expected: { size: artifact.size, blake2b512: artifact.blake2b512, sha256: artifact.sha256 },
+    environment: artifact.environment,
+    image: artifact.image,
   };
+  if (!stats) return check;
+  if (!stats.isFile()) throw new UserError(`${what}: ${notRegularFile(artifact.path, stats).message}`);
+  const actual = fingerprint(file, true);
+  if (actual instanceof Promise || artifact.image) {
+    return (async () => {
+      const layout = artifact.image && resolveInside(manifestDir, artifact.image.layout, `${manifestPath}: $.artifacts[${index}].image.layout`);
+      return compared(check, await actual, artifact.image ? await loadVerifyImage().verifyOciImage(layout!, artifact.image, file) : []);
+    })();
+  }
+  return compared(check, actual, []);
+}
+
+function compared(check: ArtifactCheck, actual: Fingerprint, imageProblems: string[]): ArtifactCheck {
+  const expected = check.expected!;
+  check.actual = actual;
+  const same = expected.size === actual.size && expected.blake2b512 === actual.blake2b512 && expected.sha256 === actual.sha256;
+  const differs = same ? [] : (['size', 'blake2b512', 'sha256'] as const).filter((key) => expected[key] !== actual[key]);
+  check.status = differs.length || imageProblems.length ? 'mismatch' : 'match';
+  if (differs.length) check.differs = differs;
+  if (imageProblems.length) check.imageProblems = imageProblems;
+  return check;
 }
 
 /** An entry of the output directory that is not what the manifest lists. */
@@ -136,27 +201,23 @@ function isAliasOfArtifact(link: string, known: Set<string>): boolean {
 
 /**
  * Everything below `dir` that is not a directory (symlinks, FIFOs and devices included, none
- * followed or opened), the directories in `skip` excluded, in byte order. In the build records'
- * directory only what `isRecordFile` accepts is expected; anything else there is listed too.
+ * followed or opened) and not a listed artifact (`known`), the directories in `skip` excluded, in
+ * byte order. In the build records' directory only what `isRecordFile` accepts is expected;
+ * anything else there is listed too.
  */
-function listEntries(dir: string, skip: Set<string>, isRecordFile: ((extra: Extra) => boolean) | undefined): Extra[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (error) {
-    throw describeFsError(error, dir);
+function listUnexpected(dir: string, listing: DirectoryListing, known: Set<string>, skip: Set<string>, isRecordFile: ((extra: Extra) => boolean) | undefined): Extra[] {
+  const extras: Extra[] = [];
+  for (const entry of listing.entries(dir).sort((a, b) => compareStrings(a.name, b.name))) {
+    const path = dir + sep + entry.name;
+    if (entry.isDirectory()) {
+      if (skip.has(path)) continue;
+      const below = listUnexpected(path, listing, known, skip, undefined);
+      extras.push(...(isRecordFile && entry.name === RECORD_DIR ? below.filter((extra) => !isRecordFile(extra)) : below));
+    } else if (!known.has(path)) {
+      extras.push({ file: path, regular: entry.isFile(), symlink: entry.isSymbolicLink() });
+    }
   }
-  return entries
-    .sort((a, b) => compareStrings(a.name, b.name))
-    .flatMap((entry): Extra[] => {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (skip.has(path)) return [];
-        if (isRecordFile && entry.name === RECORD_DIR) return listEntries(path, skip, undefined).filter((extra) => !isRecordFile(extra));
-        return listEntries(path, skip, undefined);
-      }
-      return [{ file: path, regular: entry.isFile(), symlink: entry.isSymbolicLink() }];
-    });
+  return extras;
 }
 
 /**
@@ -171,9 +232,12 @@ export async function verifyManifest(manifestPath: string, howToCreate?: string)
   const checks: ArtifactCheck[] = [];
   // One after the other: most artifacts are small and hashed synchronously; a big one overlaps its
   // reads with hashing by itself.
-  const realpaths = new Map<string, string>();
+  const paths = new ArtifactPaths(manifestDir);
   const listing = new DirectoryListing();
-  for (const [i, artifact] of manifest.artifacts.entries()) checks.push(await checkArtifact(manifestPath, manifestDir, artifact, i, realpaths, listing));
+  for (const [i, artifact] of manifest.artifacts.entries()) {
+    const check = checkArtifact(manifestPath, manifestDir, artifact, i, paths, listing);
+    checks.push(check instanceof Promise ? await check : check);
+  }
   const known = new Set(checks.map((check) => check.file));
   // An image's OCI layout is checked as part of the image (unexpected blobs included), not file by file.
   const layouts = new Set(manifest.artifacts.flatMap((artifact) => (artifact.image ? [resolve(manifestDir, artifact.image.layout)] : [])));
@@ -190,8 +254,8 @@ export async function verifyManifest(manifestPath: string, howToCreate?: string)
   };
   const outputStats = lstatOrUndefined(outputDir, `${manifestPath}: $.outputDir`);
   if (outputStats && !outputStats.isDirectory()) throw new UserError(`${manifestPath}: $.outputDir: ${manifest.outputDir} is not a directory`);
-  for (const extra of outputStats ? listEntries(outputDir, layouts, isRecordFile) : []) {
-    if (known.has(extra.file) || (extra.symlink && isAliasOfArtifact(extra.file, known))) continue;
+  for (const extra of outputStats ? listUnexpected(outputDir, listing, known, layouts, isRecordFile) : []) {
+    if (extra.symlink && isAliasOfArtifact(extra.file, known)) continue;
     const path = relative(manifestDir, extra.file).split('\\').join('/');
     checks.push({ name: path, kind: 'unknown', path, file: extra.file, status: 'unexpected', ...(extra.regular ? { actual: await fingerprint(extra.file) } : {}) });
   }
@@ -211,20 +275,24 @@ const short = (hex: string | undefined) => (hex ? hex.slice(0, 16) + '…' : '-'
  * which is what a reviewer compares and copies.
  */
 export function renderVerifyTable(result: VerifyResult): string {
-  const rows = [
-    ['ARTIFACT', 'KIND', 'STATUS', 'PATH', 'EXPECTED b2', 'ACTUAL b2'],
-    ...result.checks.map((check) => [
-      check.name,
-      check.kind,
-      check.status.toUpperCase(),
-      check.path,
-      short(check.expected?.blake2b512),
-      short(check.actual?.blake2b512),
-    ]),
-  ];
-  const widths = rows[0].map(() => 0);
-  for (const row of rows) row.forEach((cell, column) => (widths[column] = Math.max(widths[column], cell.length)));
-  const lines = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  // Column widths first, then each line concatenated: no array of cells per row (10,000 rows in
+  // tools/bench/verify cost more than hashing their files when built with map/join).
+  const header = ['ARTIFACT', 'KIND', 'STATUS', 'PATH', 'EXPECTED b2', 'ACTUAL b2'];
+  const widths = header.map((cell) => cell.length);
+  for (const check of result.checks) {
+    widths[0] = Math.max(widths[0], check.name.length);
+    widths[1] = Math.max(widths[1], check.kind.length);
+    widths[2] = Math.max(widths[2], check.status.length);
+    widths[3] = Math.max(widths[3], check.path.length);
+    // A shortened hash is 16 hex digits and an ellipsis; none is '-'.
+    if (check.expected) widths[4] = 17;
+  }
+  const line = (name: string, kind: string, status: string, path: string, expected: string, actual: string) =>
+    (name.padEnd(widths[0]) + '  ' + kind.padEnd(widths[1]) + '  ' + status.padEnd(widths[2]) + '  ' + path.padEnd(widths[3]) + '  ' + expected.padEnd(widths[4]) + '  ' + actual).trimEnd();
+  const lines = [line(header[0], header[1], header[2], header[3], header[4], header[5])];
+  for (const check of result.checks) {
+    lines.push(line(check.name, check.kind, check.status.toUpperCase(), check.path, short(check.expected?.blake2b512), short(check.actual?.blake2b512)));
+  }
   for (const check of result.checks) {
     if (check.status === 'mismatch') {
       for (const problem of check.imageProblems ?? []) lines.push(`${check.name}: image: ${problem}`);

@@ -358,6 +358,15 @@ const CASES: Case[] = [
     stdout: /\/good$/m,
   },
   {
+    // A read that fails with EIO (a dying disk does the same): /proc/self/mem is a regular file whose
+    // offset 0 is unmapped memory, so pread gives EIO, here without a broken device.
+    name: 'hash: an input/output error (EIO), then a good file',
+    setup: (c) => (writeFileSync(join(c.root, 'good'), 'good'), { args: ['hash', '/proc/self/mem', join(c.root, 'good')] }),
+    status: 2,
+    line: /^reprokit: \/proc\/self\/mem: input\/output error$/,
+    stdout: /\/good$/m,
+  },
+  {
     name: 'hash: a FIFO is refused, not read (no hang)',
     setup: (c) => (mkfifo(join(c.root, 'pipe')), writeFileSync(join(c.root, 'good'), 'good'), { args: ['hash', join(c.root, 'pipe'), join(c.root, 'good')] }),
     status: 2,

@@ -77,8 +77,8 @@ describe('reprokit report in a real browser', () => {
     const page = await openReport(browser, join(ws.root, 'report', 'index.html'), 'asdf-keyboard');
     assert.deepEqual(await page.$$eval('h2', (hs) => hs.map((h) => h.textContent)), ['Paper trail', 'Artifacts', 'Projects']);
     const headers = await page.$$eval('#artifacts thead th', (ths) => ths.map((th) => [th.getAttribute('scope'), th.textContent]));
-    assert.deepEqual(headers.map(([scope]) => scope), Array(9).fill('col'));
-    assert.deepEqual(headers.map(([, text]) => text), ['Project', 'Artifact', 'Kind', 'Status', 'Size', 'BLAKE2b-512', 'SHA-256', 'Environment', 'Recorded']);
+    assert.deepEqual(headers.map(([scope]) => scope), Array(10).fill('col'));
+    assert.deepEqual(headers.map(([, text]) => text), ['Project', 'Artifact', 'Kind', 'Status', 'Size', 'BLAKE2b-512', 'SHA-256', 'Environment', 'Variations', 'Recorded']);
     assert.equal(await page.$$eval('#artifacts tbody th[scope=row]', (ths) => ths.length), 7);
     // Tab from the top of the page reaches the paper trail's copy button first (after the scrollable
     // paper trail itself, which Chromium makes focusable so that it can be scrolled by keyboard).

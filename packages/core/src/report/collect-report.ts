@@ -12,6 +12,7 @@ import { checkPublished, type PublishedResult } from '../published/check';
 import { verifyManifest, type ArtifactCheck } from '../manifest/verify';
 import { REPROKIT_VERSION } from '../version';
 import { extraResults } from './extra-results';
+import { readVariationResult } from './variation-results';
 import type { ArtifactReport, ArtifactVerdict, Environment, ProjectReport, ReprokitReport, VerdictCounts } from './report-types';
 
 export type { ReprokitReport } from './report-types';
@@ -168,6 +169,8 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
       if (published?.length) artifact.published = published;
       const extra = extraResults(dirname(manifestPath), manifest.outputDir, check.name, root);
       if (extra.length) artifact.extra = extra;
+      const variations = readVariationResult(dirname(manifestPath), manifest.outputDir, check.name, root);
+      if (variations) artifact.variations = variations;
       const checks = publication?.checks.filter((c) => c.artifact === check.name) ?? [];
       if (checks.length) {
         artifact.publishedChecks = checks.map(({ location, type, status, reason, note }) => ({ location, type, status, ...(reason ? { reason } : {}), ...(note ? { note } : {}) }));

@@ -3,6 +3,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { readBoundedFile } from '../attest/read-bounded';
 import { RECORD_DIR } from '../build/build-record';
 import { isUserError } from '../errors';
+import { VARY_RESULT_LABEL } from './variation-results';
 
 /** Result files are small JSON documents; anything bigger is named, not read. */
 const MAX_RESULT_BYTES = 1 << 20;
@@ -50,7 +51,8 @@ export function extraResults(manifestDir: string, outputDir: string, artifact: s
     const label = name.slice(prefix.length, -'.json'.length);
     // `<artifact>.json` is the build record itself; `<artifact>.<kind>.json` of an arch build are records too.
     // The statements' run times are deliberately unsigned side files, not results.
-    if (!label || ['pkg', 'source', 'db', 'files'].includes(label) || label.endsWith('.times')) continue;
+    // Variation results have their own column (variation-results.ts).
+    if (!label || ['pkg', 'source', 'db', 'files', VARY_RESULT_LABEL].includes(label) || label.endsWith('.times')) continue;
     const file = join(recordDir, name);
     const source = relative(workspaceRoot, file).split(sep).join('/');
     let text: string;

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { ArtifactReport, ArtifactVerdict, ProjectReport, ReprokitReport } from './report-types';
+import { variationCell, variationLines } from './variation-results';
 
 /** The word and the symbol of each verdict: the status is never told by colour alone. */
 export const VERDICT_LABEL: Record<ArtifactVerdict, { symbol: string; word: string }> = {
@@ -61,6 +62,7 @@ function artifactRows(project: ProjectReport, artifact: ArtifactReport): string 
     for (const location of artifact.published ?? []) details.push(`published (not checked): ${JSON.stringify(location)}`);
   }
   if (artifact.attestations?.ok) details.push(`attested PASSED by ${artifact.attestations.passedBy.join(', ')} (threshold ${artifact.attestations.threshold})`);
+  if (artifact.variations) details.push(...variationLines(artifact.variations));
   for (const extra of artifact.extra ?? []) details.push(`${extra.label}: ${extra.text} (${extra.source})`);
   const envTitle = artifact.environment?.image ?? artifact.environment?.toolchain ?? '';
   const row = [
@@ -73,11 +75,12 @@ function artifactRows(project: ProjectReport, artifact: ArtifactReport): string 
     hashCell(hash, `BLAKE2b-512 of ${artifact.name}`),
     hashCell(artifact.actual?.sha256 ?? artifact.expected?.sha256, `SHA-256 of ${artifact.name}`),
     `<td title="${escapeHtml(envTitle)}">${escapeHtml(environmentText(artifact))}</td>`,
+    `<td data-sort="${artifact.variations?.verdict ?? ''}">${escapeHtml(variationCell(artifact.variations))}</td>`,
     `<td>${escapeHtml(project.recorded?.recordedAt ?? '-')}</td>`,
     `</tr>`,
   ].join('');
   const explanation = details.length
-    ? `<tr class="details"><td></td><td colspan="8"><ul>${details.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul></td></tr>`
+    ? `<tr class="details"><td></td><td colspan="9"><ul>${details.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul></td></tr>`
     : '';
   // One tbody per artifact keeps its explanation with it when the table is sorted or filtered.
   return `<tbody class="artifact" data-status="${artifact.status}" data-text="${escapeHtml(`${project.name} ${artifact.name} ${artifact.kind} ${artifact.path}`.toLowerCase())}">${row}${explanation}</tbody>`;
@@ -214,7 +217,7 @@ export function renderReportHtml(report: ReprokitReport, options: HtmlOptions): 
 <div class="controls" id="controls" hidden><label>Filter <input type="search" id="filter"></label><label>Status <select id="status-filter"><option value="">all</option>${statusOptions}</select></label></div>
 <table id="artifacts">
 <caption>Every artifact of every manifest, checked against what is on disk; what differs is listed under a row.</caption>
-<thead><tr><th scope="col">Project</th><th scope="col">Artifact</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Size</th><th scope="col">BLAKE2b-512</th><th scope="col">SHA-256</th><th scope="col">Environment</th><th scope="col">Recorded</th></tr></thead>
+<thead><tr><th scope="col">Project</th><th scope="col">Artifact</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Size</th><th scope="col">BLAKE2b-512</th><th scope="col">SHA-256</th><th scope="col">Environment</th><th scope="col">Variations</th><th scope="col">Recorded</th></tr></thead>
 ${rows}
 </table>
 </section>

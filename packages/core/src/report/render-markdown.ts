@@ -1,5 +1,6 @@
 import { VERDICT_LABEL } from './render-html';
 import type { ArtifactVerdict, ReprokitReport } from './report-types';
+import { variationCell, variationLines } from './variation-results';
 
 /** Findings listed in full; more would crowd a pull-request comment (GitHub caps them at 65,536 characters). */
 const MAX_FINDINGS = 50;
@@ -31,13 +32,13 @@ export function renderReportMarkdown(report: ReprokitReport): string {
     '',
   );
   if (artifacts.length) {
-    lines.push('| Project | Artifact | Kind | Status | BLAKE2b-512 | Environment |', '| --- | --- | --- | --- | --- | --- |');
+    lines.push('| Project | Artifact | Kind | Status | BLAKE2b-512 | Environment | Variations |', '| --- | --- | --- | --- | --- | --- | --- |');
     for (const { project, artifact } of artifacts) {
       const hash = artifact.actual?.blake2b512 ?? artifact.expected?.blake2b512;
       const env = artifact.environment ? (artifact.environment.type === 'host' ? `host ${artifact.environment.toolchain ?? ''}` : artifact.environment.image ?? '') : '';
       const { symbol, word } = VERDICT_LABEL[artifact.status];
       lines.push(
-        `| ${cell(project.name)} | ${cell(artifact.name)} | ${cell(artifact.kind)} | ${symbol} **${word}** | ${hash ? code(hash.slice(0, 16) + '…') : '-'} | ${env ? code(cell(env)) : '-'} |`,
+        `| ${cell(project.name)} | ${cell(artifact.name)} | ${cell(artifact.kind)} | ${symbol} **${word}** | ${hash ? code(hash.slice(0, 16) + '…') : '-'} | ${env ? code(cell(env)) : '-'} | ${cell(variationCell(artifact.variations))} |`,
       );
     }
     lines.push('');
@@ -49,6 +50,15 @@ export function renderReportMarkdown(report: ReprokitReport): string {
     for (const { project, artifact } of explained) {
       lines.push(`- **${project.name} / ${artifact.name}** (${VERDICT_LABEL[artifact.status].word}, ${code(artifact.path)})`);
       for (const line of artifact.explanation) lines.push(`  - ${line}`);
+    }
+    lines.push('');
+  }
+  const varied = artifacts.filter(({ artifact }) => artifact.variations?.verdict === 'not reproducible');
+  if (varied.length) {
+    lines.push('### Nondeterminism found by variation builds', '');
+    for (const { project, artifact } of varied) {
+      lines.push(`- **${cell(project.name)} / ${cell(artifact.name)}**: ${cell(artifact.variations!.summary)}`);
+      for (const line of variationLines(artifact.variations!).slice(1)) lines.push(`  - ${cell(line)}`);
     }
     lines.push('');
   }

@@ -123,6 +123,32 @@ export interface ArtifactReport {
     text: string;
   }[];
   /**
+   * What `reprokit vary` found (its `<artifact>.vary.json` beside the build record): reproducible under every variation, the variations that change the artifact with what differs, or not varied and why.
+   */
+  variations?: {
+    verdict: 'reproducible' | 'not reproducible' | 'not varied';
+    summary: string;
+    /**
+     * The variations applied.
+     */
+    variations: string[];
+    /**
+     * Each variation that alone changes the artifact, with what differs.
+     */
+    culprits: {
+      variation: string;
+      difference: string;
+    }[];
+    /**
+     * When no single variation explains the difference: a combination, or plain nondeterminism.
+     */
+    note?: string;
+    /**
+     * The result file, relative to the workspace.
+     */
+    source: string;
+  };
+  /**
    * Signed verification summaries of independent rebuilders for this artifact's digest (with --attestations and --trusted-keys).
    */
   attestations?: {

@@ -215,10 +215,37 @@ describe('reprokit report', () => {
     symlinkSync(join(root, 'outside.json'), join(records, 'good.bin.vary.json'));
     const report = await collectReport({ workspaceRoot: root, pins: false });
     const good = report.projects.find((p) => p.name === 'good')!.artifacts[0];
-    assert.deepEqual(good.extra, [
-      { source: 'packages/good/dist/.reprokit/good.bin.intoto.json', label: 'intoto', text: 'in-toto statement, https://slsa.dev/provenance/v1, 1 subject' },
-      { source: 'packages/good/dist/.reprokit/good.bin.vary.json', label: 'vary', text: 'not read: a symbolic link' },
-    ]);
+    assert.deepEqual(good.extra, [{ source: 'packages/good/dist/.reprokit/good.bin.intoto.json', label: 'intoto', text: 'in-toto statement, https://slsa.dev/provenance/v1, 1 subject' }]);
+    assert.deepEqual(good.variations, { verdict: 'not varied', summary: 'variation result not read: a symbolic link', variations: [], culprits: [], source: 'packages/good/dist/.reprokit/good.bin.vary.json' });
+  });
+
+  it('shows what variation builds found: a column per artifact, the culprits with what differs, the same in Markdown', async () => {
+    const root = await workspace();
+    const records = (dir: string) => join(root, dir, 'dist/.reprokit');
+    const variations = ['build-path', 'clock', 'hostname'];
+    writeFileSync(join(records('packages/good'), 'good.bin.vary.json'), JSON.stringify({ summary: 'REPRODUCIBLE UNDER 3 VARIATIONS', verdict: 'reproducible', artifact: 'good.bin', variations, culprits: [], image: `sha256:${'cd'.repeat(32)}` }));
+    const culprit = { variation: 'clock', difference: 'section .rodata differs at 0x2004' };
+    writeFileSync(join(records('packages/bad'), 'c.bin.vary.json'), JSON.stringify({ summary: 'NOT REPRODUCIBLE UNDER: clock', verdict: 'not reproducible', artifact: 'c.bin', variations, culprits: [culprit], image: '' }));
+    // Not what vary writes: named, not shown in part.
+    writeFileSync(join(records('packages/bad'), 'a.bin.vary.json'), JSON.stringify({ summary: 'REPRODUCIBLE', verdict: 'fine' }));
+    const report = await collectReport({ workspaceRoot: root, pins: false });
+    checkReport(JSON.parse(JSON.stringify(report)), 'report.json');
+    const artifact = (projectName: string, name: string) => report.projects.find((p) => p.name === projectName)!.artifacts.find((a) => a.name === name)!;
+    assert.deepEqual(artifact('good', 'good.bin').variations, { verdict: 'reproducible', summary: 'REPRODUCIBLE UNDER 3 VARIATIONS', variations, culprits: [], source: 'packages/good/dist/.reprokit/good.bin.vary.json' });
+    assert.deepEqual(artifact('bad', 'c.bin').variations?.culprits, [culprit]);
+    assert.match(artifact('bad', 'a.bin').variations!.summary, /^variation result not read: not a vary result/);
+    assert.equal(artifact('bad', 'b.bin').variations, undefined);
+    assert.equal(artifact('good', 'good.bin').extra, undefined);
+    const html = renderReportHtml(report, { linkBase: '..' });
+    assert.match(html, /<th scope="col">Variations<\/th>/);
+    assert.match(html, /<td data-sort="reproducible">✓ 3 variations<\/td>/);
+    assert.match(html, /<td data-sort="not reproducible">✗ clock<\/td>/);
+    assert.match(html, /<li>variation clock changes it: section \.rodata differs at 0x2004<\/li>/);
+    const markdown = renderReportMarkdown(report);
+    assert.match(markdown, /^### Nondeterminism found by variation builds$/m);
+    assert.match(markdown, /^- \*\*bad \/ c\.bin\*\*: NOT REPRODUCIBLE UNDER: clock$/m);
+    assert.match(markdown, /^ {2}- variation clock changes it: section \.rodata differs at 0x2004$/m);
+    assert.match(markdown, /^\| good \| good\.bin \| file \| .* \| ✓ 3 variations \|$/m);
   });
 
   it('with --published, downloads each published location and shows MATCH, or what differs', async () => {

@@ -5,7 +5,7 @@ import { describeFsError, UserError } from '../errors';
 import { resolveInside, resolveInsideWithStats } from '../fs/contained-path';
 import { notRegularFile, type FileType } from '../fs/regular-file';
 import { hashFile, hashSmallFile, type FileDigest } from '../hash';
-import { compareStrings, readManifest, type Artifact, type PaperTrail } from './manifest';
+import { compareStrings, readManifest, type Artifact, type PaperTrail, type ReproManifest } from './manifest';
 
 // Loaded for the first image: a manifest of plain files needs none of the OCI and docker code.
 const loadVerifyImage = () => require('../oci/verify-image') as typeof import('../oci/verify-image');
@@ -228,7 +228,11 @@ function listUnexpected(dir: string, listing: DirectoryListing, known: Set<strin
  * record) is reported as unexpected. Every path stays inside the project, symlinks included.
  */
 export async function verifyManifest(manifestPath: string, howToCreate?: string): Promise<VerifyResult> {
-  const manifest = await readManifest(manifestPath, howToCreate);
+  return verifyReadManifest(manifestPath, await readManifest(manifestPath, howToCreate));
+}
+
+/** verifyManifest of a manifest already read (and validated) from `manifestPath`, for callers that use it too. */
+export async function verifyReadManifest(manifestPath: string, manifest: ReproManifest): Promise<VerifyResult> {
   const manifestDir = dirname(resolve(manifestPath));
   const outputDir = resolveInside(manifestDir, manifest.outputDir, `${manifestPath}: $.outputDir`);
   const checks: ArtifactCheck[] = [];

@@ -9,7 +9,7 @@ import { describeEnvironment } from '../manifest/paper-trail';
 import { scanPins } from '../pins/scan';
 import { verifyThreshold, type ThresholdResult } from '../attest/threshold';
 import { checkPublished, type PublishedResult } from '../published/check';
-import { verifyManifest, type ArtifactCheck } from '../manifest/verify';
+import { verifyReadManifest, type ArtifactCheck } from '../manifest/verify';
 import { REPROKIT_VERSION } from '../version';
 import { extraResults } from './extra-results';
 import { readVariationResult } from './variation-results';
@@ -69,7 +69,7 @@ export function findManifests(workspaceRoot: string): string[] {
     };
     walk('', 0);
   }
-  // A manifest git lists may be a symbolic link or gone from the work tree: verifyManifest says so.
+  // A manifest git lists may be a symbolic link or gone from the work tree: reading it says so.
   if (found.length > MAX_MANIFESTS) throw new UserError(`${workspaceRoot}: more than ${MAX_MANIFESTS} repro-manifest.json files: run the report on a smaller directory`);
   return found.sort(compareStrings);
 }
@@ -129,8 +129,11 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     const project: ProjectReport = { name: projectRoot, root: projectRoot, manifest: manifestRel, artifacts: [], pins: { error: 0, warning: 0, note: 0, findings: [] } };
     projects.push(project);
     let result;
+    let manifest;
     try {
-      result = await verifyManifest(manifestPath);
+      // Read once: the published locations below come from the same bytes that were verified.
+      manifest = await readManifest(manifestPath);
+      result = await verifyReadManifest(manifestPath, manifest);
     } catch (error) {
       if (!isUserError(error)) throw error;
       project.error = error.message;
@@ -138,7 +141,6 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     }
     project.name = result.project;
     project.recorded = { commit: result.recorded.commit, commitDate: result.recorded.commitDate, recordedAt: result.recorded.recordedAt };
-    const manifest = await readManifest(manifestPath);
     const publishedByName = new Map(manifest.artifacts.map((artifact) => [artifact.name, (artifact as { published?: object[] }).published]));
     // Nothing of the manifest on disk: the project is not built, which is not the same as a lost file.
     const nothingBuilt = result.checks.every((check) => check.status === 'missing');

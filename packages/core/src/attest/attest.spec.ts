@@ -154,7 +154,7 @@ describe('keygen, attest, verify-attestation', () => {
     run(dir, 'mkfifo', ['fifo.key']);
     const fifo = reprokit(dir, ['attest', statement, '--key', 'fifo.key']);
     assert.equal(fifo.status, 2);
-    assertOneLine(fifo.stderr, /^reprokit: fifo\.key: not a regular file, expected a key file$/);
+    assertOneLine(fifo.stderr, /^reprokit: fifo\.key: is a FIFO, expected a key file$/);
     const notStatement = join(dir, 'not-statement.json');
     writeFileSync(notStatement, '{"hello": 1}\n');
     reprokit(dir, ['keygen', 'k']);

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../manifest/json-file';
 import { hashFile } from '../hash';
 import { AttestationRejected, readEnvelope, signEnvelope, verifyEnvelope } from './dsse';
 import type { PublicKeyInfo } from './keys';
-import { readBoundedFile } from './read-bounded';
+import { readRegularText } from '../fs/regular-file';
 import { parseStatement, type Statement } from './statement';
 
 /** A statement is a few KiB (a provenance with its options); this bounds a hostile one. */
@@ -20,7 +20,7 @@ export function envelopePathFor(statementPath: string, outDir?: string): string 
  * re-serialization), after checking that they are an in-toto statement.
  */
 export function signStatementFile(statementPath: string, key: Parameters<typeof signEnvelope>[1], outPath: string): Statement {
-  const text = readBoundedFile(statementPath, MAX_STATEMENT, 'an in-toto statement');
+  const text = readRegularText(statementPath, MAX_STATEMENT, 'an in-toto statement');
   const payload = Buffer.from(text, 'utf8');
   const statement = parseStatement(payload, statementPath);
   writeFileAtomic(outPath, JSON.stringify(signEnvelope(payload, key), null, 2) + '\n');

@@ -2,7 +2,7 @@ import { sign, verify, type KeyObject } from 'node:crypto';
 import { UserError } from '../errors';
 import { parseJson } from '../manifest/json-file';
 import type { PublicKeyInfo } from './keys';
-import { readBoundedFile } from './read-bounded';
+import { readRegularText } from '../fs/regular-file';
 
 /**
  * DSSE envelopes (github.com/secure-systems-lab/dsse, protocol v1), the signature wrapper in-toto
@@ -41,7 +41,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Reads and checks the shape of an envelope; every problem is one line naming the file and field. */
 export function readEnvelope(path: string): DsseEnvelope {
-  const value = parseJson(readBoundedFile(path, MAX_ENVELOPE, 'a DSSE envelope'), path) as Partial<DsseEnvelope> | null;
+  const value = parseJson(readRegularText(path, MAX_ENVELOPE, 'a DSSE envelope'), path) as Partial<DsseEnvelope> | null;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${path}: not a DSSE envelope (expected a JSON object)`);
   if (typeof value.payloadType !== 'string') throw new UserError(`${path}: $.payloadType: missing, not a DSSE envelope`);
   if (typeof value.payload !== 'string' || !BASE64.test(value.payload)) throw new UserError(`${path}: $.payload: missing or not base64`);

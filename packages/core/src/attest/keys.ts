@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'n
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeFsError, UserError } from '../errors';
-import { readBoundedFile } from './read-bounded';
+import { readRegularText } from '../fs/regular-file';
 
 /**
  * Ed25519 keys for signing attestations, from the files people already have: PEM (PKCS#8 private,
@@ -29,7 +29,7 @@ export function keyIdOf(publicKey: KeyObject): string {
 
 /** Reads a key file, bounded, refusing what is not a regular file. */
 export function readKeyFile(path: string): string {
-  return readBoundedFile(path, MAX_KEY_FILE, 'a key file');
+  return readRegularText(path, MAX_KEY_FILE, 'a key file');
 }
 
 /** A length-prefixed field reader for the SSH wire format (RFC 4251 `string` and `uint32`). */

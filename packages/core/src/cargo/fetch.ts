@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { readBoundedFile } from '../attest/read-bounded';
+import { readRegularText } from '../fs/regular-file';
 import { prepareBuilder } from '../build/container-build';
 import { runInContainer } from '../docker/docker';
 import { isUserError, UserError } from '../errors';
@@ -55,7 +55,7 @@ export function lockedCrates(buildRoot: string): LockedCrates {
   const hash = createHash('sha256').update(readFileSync(lockPath));
   let key = hash.digest('hex');
   if (configPath) {
-    const config = readBoundedFile(configPath, MAX_TOML_BYTES, 'a cargo configuration');
+    const config = readRegularText(configPath, MAX_TOML_BYTES, 'a cargo configuration');
     const sources = table(parseToml(config, configPath).source) ?? {};
     vendored = Object.values(sources).some((source) => string(table(source)?.directory) !== undefined || string(table(source)?.['local-registry']) !== undefined);
     key += '-' + createHash('sha256').update(config).digest('hex').slice(0, 16);

@@ -1,5 +1,5 @@
 import type * as SmolToml from 'smol-toml' with { 'resolution-mode': 'import' };
-import { readBoundedFile } from '../attest/read-bounded';
+import { readRegularText } from '../fs/regular-file';
 import { UserError } from '../errors';
 
 // smol-toml ships CommonJS beside its ES module; only its types are ESM-only.
@@ -14,7 +14,7 @@ export const MAX_TOML_BYTES = 1 << 20;
  * a regular file only. A syntax error names the file, line and column, as cargo does.
  */
 export function readTomlFile(path: string, maxBytes = MAX_TOML_BYTES): Record<string, unknown> {
-  return parseToml(readBoundedFile(path, maxBytes, 'a TOML file'), path);
+  return parseToml(readRegularText(path, maxBytes, 'a TOML file'), path);
 }
 
 export function parseToml(text: string, path: string): Record<string, unknown> {

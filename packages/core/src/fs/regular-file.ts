@@ -12,6 +12,8 @@ export interface OpenRegularOptions {
   noFollow?: boolean;
   /** The caller has just lstat'ed the path and found a regular file: skip the check before open (the one after stays). */
   checkedRegular?: boolean;
+  /** What the file should be, for the one-line errors (`a key file`); default: a regular file. */
+  what?: string;
 }
 
 /** What Stats and Dirent both tell of a file's type. */
@@ -27,8 +29,8 @@ function kindOf(stats: FileType): string {
   return 'not a regular file';
 }
 
-export function notRegularFile(path: string, stats: FileType): UserError {
-  return new UserError(`${path}: is ${kindOf(stats)}, expected a regular file`);
+export function notRegularFile(path: string, stats: FileType, what = 'a regular file'): UserError {
+  return new UserError(`${path}: is ${kindOf(stats)}, expected ${what}`);
 }
 
 /** Opens a regular file for reading; anything else is a one-line UserError naming `path`. */
@@ -37,7 +39,7 @@ export function openRegularFile(path: string, options: OpenRegularOptions = {}):
   try {
     if (!options.checkedRegular) {
       const before = options.noFollow ? lstatSync(path) : statSync(path);
-      if (!before.isFile()) throw notRegularFile(path, before);
+      if (!before.isFile()) throw notRegularFile(path, before, options.what);
     }
     // O_NONBLOCK: should a FIFO be swapped in after the check, open returns instead of waiting
     // (and a read fails instead of waiting); O_NOFOLLOW: a symlink swapped in fails with ELOOP.
@@ -50,7 +52,7 @@ export function openRegularFile(path: string, options: OpenRegularOptions = {}):
   if (options.checkedRegular) return { fd, size: undefined };
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw notRegularFile(path, stats);
+    if (!stats.isFile()) throw notRegularFile(path, stats, options.what);
     return { fd, size: stats.size };
   } catch (error) {
     closeSync(fd);
@@ -63,7 +65,7 @@ export function readRegularFile(path: string, maxBytes: number, options: OpenReg
   const { fd, size: statSize } = openRegularFile(path, { ...options, checkedRegular: false });
   const size = statSize!;
   try {
-    if (size > maxBytes) throw new UserError(`${path}: ${size} bytes, more than the ${maxBytes} a file of this kind may have`);
+    if (size > maxBytes) throw new UserError(`${path}: ${size} bytes, more than the ${maxBytes} ${options.what ?? 'a file of this kind'} may have`);
     const buffer = Buffer.allocUnsafe(size);
     let done = 0;
     while (done < size) {
@@ -77,4 +79,12 @@ export function readRegularFile(path: string, maxBytes: number, options: OpenReg
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Reads a small text file whole (a key, a statement, a TOML or result file), bounded; `what` names
+ * what the file should be in the one-line error (`fifo.key: is a FIFO, expected a key file`).
+ */
+export function readRegularText(path: string, maxBytes: number, what: string): string {
+  return readRegularFile(path, maxBytes, { what }).toString('utf8');
 }

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { readBoundedFile } from '../attest/read-bounded';
+import { readRegularText } from '../fs/regular-file';
 import { RECORD_DIR } from '../build/build-record';
 import { isUserError } from '../errors';
 import { VARY_RESULT_LABEL } from './variation-results';
@@ -59,7 +59,7 @@ export function extraResults(manifestDir: string, outputDir: string, artifact: s
     try {
       // A symbolic link is not followed: it could name a file outside the project.
       if (lstatSync(file).isSymbolicLink()) throw new Error('a symbolic link');
-      text = readBoundedFile(file, MAX_RESULT_BYTES, 'a result file');
+      text = readRegularText(file, MAX_RESULT_BYTES, 'a result file');
     } catch (error) {
       results.push({ source, label, text: `not read: ${isUserError(error) ? error.message.replace(`${file}: `, '') : (error as Error).message}` });
       continue;

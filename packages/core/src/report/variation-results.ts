@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { readBoundedFile } from '../attest/read-bounded';
+import { readRegularText } from '../fs/regular-file';
 import { RECORD_DIR } from '../build/build-record';
 import { isUserError } from '../errors';
 import type { ArtifactReport } from './report-types';
@@ -40,7 +40,7 @@ export function readVariationResult(manifestDir: string, outputDir: string, arti
     const stats = lstatSync(file);
     // A symbolic link is not followed: it could name a file outside the project.
     if (stats.isSymbolicLink()) return unreadable('a symbolic link');
-    text = readBoundedFile(file, MAX_VARY_RESULT_BYTES, 'a variation result');
+    text = readRegularText(file, MAX_VARY_RESULT_BYTES, 'a variation result');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     return unreadable(isUserError(error) ? error.message.replace(`${file}: `, '') : (error as Error).message);

@@ -58,6 +58,19 @@ describe('caching and affected in a temp workspace', () => {
     }
   });
 
+  it('misses when the builder identity changes: the provenance a cache hit restores names the builder that asks', () => {
+    const saved = process.env.REPROKIT_BUILDER_ID;
+    process.env.REPROKIT_BUILDER_ID = 'https://rebuilders.example/cache-test';
+    try {
+      assertMiss('REPROKIT_BUILDER_ID');
+      const statement = ws.read('packages/asdf/dist/.reprokit/asdf.intoto.json');
+      assert.match(statement, /"id": "https:\/\/rebuilders\.example\/cache-test"/);
+    } finally {
+      if (saved === undefined) delete process.env.REPROKIT_BUILDER_ID;
+      else process.env.REPROKIT_BUILDER_ID = saved;
+    }
+  });
+
   it('hits when only a README changes', () => {
     ws.write('packages/asdf/README.md', '# asdf\n');
     assert.match(elf().output, FROM_CACHE);

@@ -1,5 +1,5 @@
 import { createNodesFromFiles, type CreateNodes, type CreateNodesResult } from '@nx/devkit';
-import { readCargoModel } from '@reprokit/core';
+import { BUILDER_ID_ENV, readCargoModel } from '@reprokit/core';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cargoFacts } from './plugin/cargo-manifest';
@@ -39,7 +39,9 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
   }
   // A local reprokit's own dependencies are external nodes; an installed reprokit brings its own.
   const external = local.length ? ['ajv', 'dockerode', '@noble/hashes', 'fzstd', 'smol-toml', ...installed] : installed;
-  return [...local, { externalDependencies: external }];
+  // Every build writes the builder's identity into its provenance: a cache entry made by one builder
+  // must not be restored for another (an independent rebuilder sets its own id).
+  return [...local, { externalDependencies: external }, { env: BUILDER_ID_ENV }];
 }
 
 /** reprokit's executors that build artifacts a manifest records. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TempWorkspace } from './workspace';
@@ -38,6 +38,33 @@ describe('nx run asdf:vary in a temp workspace', () => {
     assert.match(changed.output, /^asdf:elf asdf: REPRODUCIBLE UNDER 11 VARIATIONS$/m);
   });
 
+  it('leaves a result file per artifact beside its build record, restored by a cache hit and expected by checksum', () => {
+    const resultFile = 'packages/hello-c/dist/.reprokit/hello.vary.json';
+    const written = JSON.parse(ws.read(resultFile));
+    assert.equal(written.summary, 'REPRODUCIBLE UNDER 11 VARIATIONS');
+    assert.equal(written.verdict, 'reproducible');
+    assert.equal(written.artifact, 'hello');
+    assert.deepEqual(written.variations, ['build-path', 'clock', 'hostname', 'user', 'home', 'umask', 'locale', 'timezone', 'environment', 'cpus', 'file-order']);
+    assert.deepEqual(written.culprits, []);
+    assert.match(written.image, /^sha256:[0-9a-f]{64}$/);
+    // checksum builds (and verifies) beside it: a result file is expected there, not "unexpected".
+    const first = ws.nx('run', 'hello-c:checksum', '--output-style=static');
+    assert.equal(first.status, 0, first.output);
+    assert.doesNotMatch(first.output, /UNEXPECTED/);
+    // A clean output directory: the vary target's cache hit brings the result file back …
+    rmSync(join(ws.root, 'packages/hello-c/dist'), { recursive: true, force: true });
+    const cached = ws.nx('run', 'hello-c:vary', '--output-style=static');
+    assert.equal(cached.status, 0, cached.output);
+    assert.match(cached.output, /nx run hello-c:vary +\[local cache\]/);
+    assert.deepEqual(JSON.parse(ws.read(resultFile)), written);
+    // … and the build's cache hit (binary and record restored beside it) leaves it, and verify accepts it.
+    const restored = ws.nx('run', 'hello-c:checksum', '--output-style=static');
+    assert.equal(restored.status, 0, restored.output);
+    assert.match(restored.output, /nx run hello-c:elf +\[local cache\]/);
+    assert.doesNotMatch(restored.output, /UNEXPECTED/);
+    assert.deepEqual(JSON.parse(ws.read(resultFile)), written);
+  });
+
   it('a declared command build that embeds its build date fails, naming the clock alone', () => {
     cpSync(join(ws.root, 'packages/core/test-fixtures/vary/clock'), join(ws.root, 'packages/vary-clock'), { recursive: true });
     // Declared like hello-c: the plugin completes it with the pinned c-builder image.
@@ -49,6 +76,11 @@ describe('nx run asdf:vary in a temp workspace', () => {
     assert.match(output, /^vary-clock:elf clock: NOT REPRODUCIBLE under clock$/m);
     assert.match(output, /^ {2}clock \(wall clock 400 days ahead \(libfaketime; SOURCE_DATE_EPOCH unchanged\)\): first difference at byte \d+/m);
     assert.match(output, /the builds' outputs are kept in .*packages\/vary-clock\/target\/reprokit-vary\/vary-clock_elf/);
+    const result = JSON.parse(ws.read('packages/vary-clock/dist/.reprokit/clock.vary.json'));
+    assert.equal(result.summary, 'NOT REPRODUCIBLE UNDER: clock');
+    assert.equal(result.verdict, 'not reproducible');
+    assert.deepEqual(result.culprits.map((c: { variation: string }) => c.variation), ['clock']);
+    assert.match(result.culprits[0].difference, /^first difference at byte \d+/);
     noStack(output);
   });
 });

@@ -36,8 +36,9 @@ export async function readBuildRecords(outputDir: string): Promise<(BuildRecord 
   const dir = join(outputDir, RECORD_DIR);
   let names: string[];
   try {
-    // Provenance statements (`.intoto.json`) and their times lie beside the records.
-    names = readdirSync(dir).filter((name) => name.endsWith('.json') && !name.includes('.intoto.')).sort();
+    // Provenance statements (`.intoto.json`) and their times lie beside the records, and so do
+    // variation builds' results (`.vary.json`).
+    names = readdirSync(dir).filter((name) => name.endsWith('.json') && !name.includes('.intoto.') && !name.endsWith('.vary.json')).sort();
   } catch {
     throw new UserError(`${outputDir}: no build records found: build the project's artifacts first`);
   }

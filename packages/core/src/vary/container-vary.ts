@@ -52,11 +52,15 @@ export interface ArtifactVerdict {
   culprits: VariationOutcome[];
   /** When no single variation explains the difference: why (combination, or plain nondeterminism). */
   note?: string;
+  /** Set when the artifact was not varied at all: why (e.g. reprokit makes it on the host, outside any build). */
+  notVaried?: string;
 }
 
 export interface VaryResult {
   build: string;
   image: string;
+  /** The ID docker knows the builder image by (`sha256:…`). */
+  imageId: string;
   applied: { name: VariationName; description: string }[];
   notApplied: { name: VariationName; reason: string }[];
   artifacts: ArtifactVerdict[];
@@ -189,7 +193,7 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
   });
   if (verdicts.every((v) => v.reproducible)) {
     rmSync(build.workDir, { recursive: true, force: true });
-    return { build: build.label, image: build.image, applied: applied.map((v) => ({ name: v.name, description: v.describe(facts) })), notApplied, artifacts: verdicts };
+    return { build: build.label, image: build.image, imageId, applied: applied.map((v) => ({ name: v.name, description: v.describe(facts) })), notApplied, artifacts: verdicts };
   }
 
   // Something differs: each variation alone names the culprits.
@@ -222,6 +226,7 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
   return {
     build: build.label,
     image: build.image,
+    imageId,
     applied: applied.map((v) => ({ name: v.name, description: v.describe(facts) })),
     notApplied,
     artifacts: verdicts,

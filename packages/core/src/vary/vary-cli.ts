@@ -6,6 +6,7 @@ import { MANIFEST_FILE } from '../manifest/manifest';
 import { rustContainerCommand } from '../build/rust-container-build';
 import { varyCommandBuild, type VaryCommandBuild } from './container-vary';
 import { renderVaryReport, varyPassed } from './report';
+import { varyResultDocuments, writeVaryResultFiles } from './result-file';
 import { VARIATION_NAMES, type VariationName } from './variations';
 
 /** `--variations a,b`: known names only. */
@@ -80,6 +81,8 @@ export async function varyCommand(args: string[], usage: (message: string) => Er
       log: (line) => process.stderr.write(line + '\n'),
     },
   );
+  // Beside the build records of the output directory, as the Nx target leaves them.
+  writeVaryResultFiles(resolve(projectDir, values['output-dir']), varyResultDocuments(result));
   process.stdout.write(values.json ? JSON.stringify([result], null, 2) + '\n' : renderVaryReport([result]));
   return varyPassed([result]) ? 0 : 1;
 }

@@ -101,6 +101,10 @@ describe('inferTargets', () => {
     assert.equal(vary.cache, true);
     assert.equal(vary.dependsOn, undefined);
     assert.deepEqual(vary.options, { targets: ['cc', 'other', 'elf', 'oci'] });
+    // Its result files, beside the records of each build's output directory, come back from the cache.
+    assert.deepEqual(vary.outputs, ['{projectRoot}/dist/.reprokit/*.vary.json']);
+    const elsewhere = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elf: { ...elf, outputDir: 'out' } }, inputs).vary;
+    assert.deepEqual(elsewhere.outputs, ['{projectRoot}/dist/.reprokit/*.vary.json', '{projectRoot}/out/.reprokit/*.vary.json']);
     for (const input of [
       '{projectRoot}/src/**/*',
       '{projectRoot}/Cargo.lock',

@@ -204,10 +204,14 @@ function varyTarget(
   // What vary does not copy into its builds: outputs, its own work directories, the manifest.
   [`!{projectRoot}/${OUTPUT_DIR}/**/*`, '!{projectRoot}/target/**/*', `!{projectRoot}/${MANIFEST_FILE}`].forEach(add);
   reprokitInputs.forEach(add);
+  // The result files it leaves beside each build's records, so that a cache hit restores them: in
+  // the default output directory, and in any other an inferred build target is given.
+  const outputDirs = new Set([OUTPUT_DIR, ...buildTargets.map((name) => targets[name]?.options?.outputDir).filter((dir): dir is string => typeof dir === 'string')]);
   return {
     executor: '@reprokit/nx:vary',
     cache: true,
     inputs: [...union.values()],
+    outputs: [...outputDirs].map((dir) => `{projectRoot}/${dir}/.reprokit/*.vary.json`),
     options: { targets: buildTargets },
     metadata: {
       description: 'Rebuild under varied build path, clock, host name, user, umask, locale, TZ, CPUs and file order; name what changes an artifact',

@@ -7,7 +7,9 @@ import {
   UserError,
   varyCommandBuild,
   varyPassed,
+  varyResultDocuments,
   varyWorkDir,
+  writeVaryResultFiles,
   type VaryCommandBuild,
   type VaryResult,
 } from '@reprokit/core';
@@ -61,7 +63,10 @@ export default async function varyExecutor(options: VaryExecutorSchema, context:
       if (!target) throw new UserError(`${project.root}: targets.${context.targetName}.options.targets: no target ${JSON.stringify(name)}`);
       const targetOptions = readTargetOptions({ project: project.name, target: name, configuration: context.configurationName }, context);
       if (target.executor === '@reprokit/nx:elf') {
-        results.push(await varyCommandBuild(elfBuild(project, name, targetOptions as ElfExecutorSchema, context.root), { variations: options.variations, logPrefix, log }));
+        const result = await varyCommandBuild(elfBuild(project, name, targetOptions as ElfExecutorSchema, context.root), { variations: options.variations, logPrefix, log });
+        results.push(result);
+        // Beside the build's own records, where the workspace report and verify look (an output of this target).
+        writeVaryResultFiles(resolve(project.dir, (targetOptions as ElfExecutorSchema).outputDir ?? 'dist'), varyResultDocuments(result));
       } else {
         notVaried.push(`${project.name}:${name}: not varied: vary does not run ${target.executor} builds yet`);
       }

@@ -38,6 +38,8 @@ export { varyCommandBuild, checkArtifactPath, type VaryCommandBuild, type VaryRe
 export { renderVaryReport, varyPassed } from './vary/report';
 export { parseVariationList, varyWorkDir } from './vary/vary-cli';
 export { VARIATION_NAMES, type VariationName } from './vary/variations';
+export { varyOciBuild, type VaryOciBuild } from './vary/oci-vary';
+export { varyArchBuild, type VaryArchBuild } from './vary/arch-vary';
 export { notVariedDocument, varyResultDocuments, writeVaryResultFiles, VARY_RESULT_SUFFIX, type VaryResultDocument } from './vary/result-file';
 export { formatFindings, formatJson, formatSarif, formatText, FORMATS, type Format } from './pins/format';
 export { reachesSeverity, SEVERITIES, SEVERITY_RANK, summarizeFindings, type Finding, type Severity } from './pins/rules';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { installArtifact, removeBuildRecords } from '../build/build-record';
 import { prepareBuilder } from '../build/container-build';
 import { runInContainer } from '../docker/docker';
+import type { RunnerOverrides } from '../build/runner-overrides';
 import { UserError } from '../errors';
 import type { Environment } from '../manifest/manifest';
 import { MANIFEST_FILE } from '../manifest/manifest';
@@ -47,6 +48,8 @@ export interface MakepkgBuild {
   workDir: string;
   logPrefix: string;
   log?: (line: string) => void;
+  /** Variation builds only: conditions of the container that differ from the normal build's. */
+  overrides?: RunnerOverrides;
 }
 
 export interface BuiltPackage {
@@ -153,12 +156,16 @@ export async function buildArchPackages(build: MakepkgBuild): Promise<MakepkgRes
       if (!build.image) throw new UserError('container mode needs the builder image (name@sha256:<digest>)');
       checkBuildPaths(build, build.pkgbuildLabel);
       const builder = await prepareBuilder({ image: build.image, envLock: build.envLock, toolchainPackage: /^makepkg$/, logPrefix: build.logPrefix, log });
+      const overrides = build.overrides ?? {};
       await runInContainer(builder.docker, {
         image: builder.imageId,
-        cmd: ['bash', `${SCRIPTS_MOUNT}/reprokit-makepkg`],
-        user: builder.user,
+        cmd: [...(overrides.wrapper ?? []), 'bash', `${SCRIPTS_MOUNT}/reprokit-makepkg`],
+        user: overrides.user ?? builder.user,
         // HOME on the tmpfs: the image's root is read-only, and tools (cargo) write below HOME.
-        env: env({ startdir: build.startdir, builddir: build.builddir, pkgdest: PKGDEST_MOUNT, home: '/tmp/home' }),
+        env: { ...env({ startdir: build.startdir, builddir: build.builddir, pkgdest: PKGDEST_MOUNT, home: '/tmp/home' }), ...overrides.env },
+        hostname: overrides.hostname,
+        domainname: overrides.domainname,
+        cpuset: overrides.cpuset,
         mounts: [
           { host: dirs.start, container: build.startdir, readOnly: false },
           { host: dirs.build, container: build.builddir, readOnly: false },

@@ -6,6 +6,7 @@ import { findEnvLockForImage } from '../env/build-env';
 import { prepareBuilder } from '../build/container-build';
 import { loadDockerArchive, parsePinnedImageRef, runInContainer } from '../docker/docker';
 import { UserError } from '../errors';
+import type { RunnerOverrides } from '../build/runner-overrides';
 import { isoDate, sha256Digest } from '../env/oci-config';
 import { archiveKind, downloadChecked, downloadName, gunzipFile } from './add-sources';
 import { exportBaseImage } from './base-image';
@@ -31,6 +32,8 @@ export interface OciBuildInput {
   envLocks?: string[];
   /** Keep what a RUN leaves in /tmp, /var/tmp and package manager caches and logs (dropped by default). */
   keepTemporaryFiles?: boolean;
+  /** Variation builds only: the environment (under the Dockerfile's), host name and CPUs of every RUN. */
+  runOverrides?: Pick<RunnerOverrides, 'env' | 'hostname' | 'domainname' | 'cpuset'>;
   logPrefix: string;
   log?: (line: string) => void;
 }
@@ -41,6 +44,10 @@ export interface BuiltImage {
   layers: LayerFile[];
   /** The pinned images the build used, as written in the Dockerfile. */
   images: string[];
+  /** With runOverrides: the variables of its env that reached a RUN (not set there by the image or Dockerfile). */
+  overridesReached?: string[];
+  /** RUN instructions executed (in every stage the image needs). */
+  runs: number;
 }
 
 /** One stage's state while its instructions are applied. */
@@ -57,6 +64,9 @@ interface StageState {
   view?: FsView;
   cmdFromBase: boolean;
 }
+
+/** Stage images loaded by this process, for unique tags. */
+let stageLoads = 0;
 
 /** The largest Dockerfile read (bytes): a Dockerfile is text a person wrote. */
 const MAX_DOCKERFILE = 1024 * 1024;
@@ -112,6 +122,8 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
   for (let stage: Stage | undefined = final; stage?.from.kind === 'stage'; stage = plan.stages[stage.from.index]) layered.add(stage.from.index);
   const needed = neededStages(plan.stages, final.index);
   const caches = new Map<string, string>();
+  const overridesReached = new Set<string>();
+  let runs = 0;
 
   const states = new Map<number, StageState>();
   try {
@@ -133,7 +145,7 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
     }
     const state = states.get(final.index)!;
     const config = imageConfigJson({ ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers!.map((layer) => layer.diffId) } });
-    return { config, imageId: sha256Digest(config), layers: state.layers!, images };
+    return { config, imageId: sha256Digest(config), layers: state.layers!, images, runs, ...(input.runOverrides ? { overridesReached: [...overridesReached].sort() } : {}) };
   } finally {
     for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
   }
@@ -333,6 +345,8 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
       mounts.push({ host: pipes, container: '/dev/pipes', readOnly: true });
     }
     const pending = [...state.pending];
+    runs++;
+    for (const name of Object.keys(input.runOverrides?.env ?? {})) if (!(name in instruction.args) && !(name in env)) overridesReached.add(name);
     const result = await runInContainer(
       docker,
       {
@@ -340,9 +354,12 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
         cmd: argv,
         user,
         allowRoot: true,
-        env: { ...instruction.args, ...env, SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
+        env: { ...input.runOverrides?.env, ...instruction.args, ...env, SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
         mounts,
         tmpfs,
+        hostname: input.runOverrides?.hostname,
+        domainname: input.runOverrides?.domainname,
+        cpuset: input.runOverrides?.cpuset,
         workdir: runtime.WorkingDir || '/',
         logPrefix: input.logPrefix,
         log,
@@ -373,7 +390,8 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
   async function loadStageImage(state: StageState): Promise<string> {
     const config = imageConfigJson({ ...state.config, created, rootfs: { type: 'layers', diff_ids: state.layers!.map((layer) => layer.diffId) } });
     const archive = scratchPath('stage') + '.tar';
-    const tag = `reprokit-stage/${sha256Digest(config).slice(7, 19)}:${process.pid}`;
+    // Unique per load: two builds of one Dockerfile side by side (vary) load the same stage, and each removes its tag.
+    const tag = `reprokit-stage/${sha256Digest(config).slice(7, 19)}:${process.pid}-${++stageLoads}`;
     writeDockerArchive(archive, config, state.layers!, tag);
     await loadDockerArchive(docker, archive);
     cleanup.push(() => docker.getImage(tag).remove({ force: true }));

@@ -13,11 +13,12 @@ describe('describeDifference', () => {
     return join(dir, name);
   };
 
-  it('says nothing for identical files, and the first differing byte otherwise', () => {
+  it('says nothing for identical files, and what reprokit diff finds otherwise', () => {
     const a = file('a', 'hello world');
     assert.equal(describeDifference(a, file('same', 'hello world')), undefined);
-    assert.equal(describeDifference(a, file('b', 'hello World')), 'first difference at byte 6 (0x6) (size 11)');
-    assert.equal(describeDifference(a, file('c', 'hello world!')), 'first difference at byte 11 (0xb) (sizes 11 and 12)');
+    assert.equal(describeDifference(a, file('b', 'hello World')), 'text differs (1 vs 1 lines) (text)');
+    const binary = file('bin-a', Buffer.from([0, 1, 2, 3, 0xff, 0xfe]));
+    assert.match(describeDifference(binary, file('bin-b', Buffer.from([0, 1, 2, 4, 0xff, 0xfe]))) ?? '', /\(binary\)$/);
   });
 
   it('finds a difference beyond the first read chunk', () => {
@@ -38,13 +39,13 @@ describe('describeDifference', () => {
     };
     const a = tar('a.tar');
     chmodSync(join(tree, 'share', 'x'), 0o664);
-    assert.equal(describeDifference(a, tar('b.tar')), 'entry share/x: mode 0644 -> 0664 (size 10240)');
+    assert.equal(describeDifference(a, tar('b.tar')), 'share/x: mode 0644 -> 0664 (tar)');
     chmodSync(join(tree, 'share', 'x'), 0o644);
     writeFileSync(join(tree, 'share', 'x'), 'y\n');
-    assert.equal(describeDifference(a, tar('c.tar')), 'entry share/x: content differs (size 10240)');
+    assert.match(describeDifference(a, tar('c.tar')) ?? '', /^share\/x: text differs \(2 vs 2 lines\) \(tar\)$/);
   });
 
-  it('names the ELF part holding the first difference and the sections that differ (real gcc output)', () => {
+  it('names the ELF section that differs, the build ID note only when nothing else does (real gcc output)', () => {
     // The same file name in two directories: only the string (and the build ID digesting it) differs.
     const compile = (name: string, text: string) => {
       mkdirSync(join(dir, name));
@@ -54,6 +55,6 @@ describe('describeDifference', () => {
       return join(dir, name, 'main');
     };
     const difference = describeDifference(compile('e1', 'same length A'), compile('e2', 'same length B'));
-    assert.match(difference ?? '', /^first difference at byte \d+ \(0x[0-9a-f]+\) in \.note\.gnu\.build-id; sections that differ: \.rodata \(size \d+\)$/);
+    assert.match(difference ?? '', /^section \.rodata: content differs \(sha256 [0-9a-f]+… -> [0-9a-f]+…\), first at section offset 0x[0-9a-f]+ \(file offset 0x[0-9a-f]+\) \(2 differences, elf\)$/);
   });
 });

@@ -1,12 +1,13 @@
-import type Docker from 'dockerode';
 import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, sep } from 'node:path';
 import { prepareBuilder } from '../build/container-build';
 import { runInContainer } from '../docker/docker';
 import { isUserError, UserError } from '../errors';
-import { describeDifference } from './compare';
+import { selectVariations } from './applicability';
+import { imageFacts } from './image-facts';
+import { runVariations, type BuildOutcome } from './run-variations';
 import { COPY_AND_BUILD_SCRIPT, sourceCopyList } from './source-copy';
-import { controlConditions, VARIATIONS, type BuildConditions, type ImageFacts, type Variation, type VariationName } from './variations';
+import { variedConditions, type BuildConditions, type Variation, type VariationName } from './variations';
 
 /** A build run in a pinned image as a command: what `elf` (cargo or a declared command) runs. */
 export interface VaryCommandBuild {
@@ -68,45 +69,6 @@ export interface VaryResult {
   keptIn?: string;
 }
 
-const LIBFAKETIME_PATHS = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'];
-
-/** Looks into the builder image for what the variations need. */
-async function probeImage(docker: Docker, imageId: string, user: string, logPrefix: string): Promise<ImageFacts> {
-  const lines: string[] = [];
-  const script = [
-    ...LIBFAKETIME_PATHS.map((path) => `[ -e ${path} ] && echo faketime ${path}`),
-    '[ -d /usr/lib/locale/C.utf8 ] && echo locale C.UTF-8',
-    'command -v setarch >/dev/null && echo setarch',
-    'true',
-  ].join('\n');
-  await runInContainer(docker, { image: imageId, cmd: ['sh', '-c', script], user, env: {}, mounts: [], workdir: '/', logPrefix, log: (line) => lines.push(line.slice(logPrefix.length)) });
-  const info = (await docker.info()) as { NCPU?: number };
-  return {
-    libfaketime: lines.find((line) => line.startsWith('faketime '))?.slice('faketime '.length),
-    utf8Locale: lines.includes('locale C.UTF-8') ? 'C.UTF-8' : undefined,
-    setarch: lines.includes('setarch'),
-    cpus: Math.max(1, info.NCPU ?? 1),
-    user,
-  };
-}
-
-/** Runs `jobs` with at most `limit` at a time, results in order. */
-async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const index = next++;
-      results[index] = await jobs[index]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  return results;
-}
-
-/** A build's outcome: its output directory, or why it failed. */
-type BuildOutcome = { out: string } | { failed: string };
-
 /**
  * Builds the project under control conditions and under every applicable variation at once; when
  * an artifact differs, under each variation alone, to name the ones that change it. Every build is
@@ -115,15 +77,8 @@ type BuildOutcome = { out: string } | { failed: string };
 export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOptions): Promise<VaryResult> {
   for (const artifact of build.artifacts) checkArtifactPath(artifact.path, `${build.label}: artifact`);
   const { docker, imageId, user } = await prepareBuilder({ image: build.image, envLock: build.envLock, logPrefix: options.logPrefix, log: options.log });
-  const facts = await probeImage(docker, imageId, user, options.logPrefix);
-  const selected = VARIATIONS.filter((v) => !options.variations || options.variations.includes(v.name));
-  const applied: Variation[] = [];
-  const notApplied: VaryResult['notApplied'] = [];
-  for (const variation of selected) {
-    const reason = variation.unavailable(facts);
-    if (reason) notApplied.push({ name: variation.name, reason });
-    else applied.push(variation);
-  }
+  const facts = await imageFacts(docker, imageId, user, options.logPrefix);
+  const { applied, notApplied } = selectVariations('command', facts, options.variations);
   rmSync(build.workDir, { recursive: true, force: true });
   mkdirSync(build.workDir, { recursive: true });
   const lists = {
@@ -131,7 +86,8 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
     reverse: writeList(build, 'reverse'),
   };
 
-  const runBuild = async (label: string, conditions: BuildConditions): Promise<BuildOutcome> => {
+  const run = async (label: string, variations: readonly Variation[]): Promise<BuildOutcome> => {
+    const conditions: BuildConditions = variedConditions(facts, build.sourceDateEpoch, variations);
     const out = join(build.workDir, label);
     mkdirSync(out, { recursive: true });
     // The build user (varied too) must be able to write here, whatever the host user is.
@@ -158,7 +114,6 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
         logPrefix: prefix,
         log: options.log,
       });
-      return { out };
     } catch (error) {
       if (!isUserError(error)) throw error;
       // runInContainer names the whole command (here the copy script); name the build's instead.
@@ -166,72 +121,15 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
       const last = error.message.split('\n').at(-1)?.trim();
       return { failed: exit ? `\`${build.command.join(' ')}\` failed with exit ${exit}${last && error.message.includes('\n') ? ` (last line: ${last})` : ''}` : error.message.split('\n')[0] };
     }
+    const files = new Map<string, string>();
+    for (const artifact of build.artifacts) {
+      const file = artifactFile(out, artifact.path);
+      if (file) files.set(artifact.name, file);
+      else if (label === 'control') throw new UserError(`${build.label}: the control build left no regular file /out/${artifact.path}`);
+    }
+    return { files };
   };
-  const compare = (control: string, outcome: BuildOutcome, artifact: { path: string }): string | undefined => {
-    if ('failed' in outcome) return `the build failed: ${outcome.failed}`;
-    const varied = artifactFile(outcome.out, artifact.path);
-    if (!varied) return `the build left no regular file /out/${artifact.path}`;
-    return describeDifference(control, varied);
-  };
-
-  const parallel = Math.max(1, options.parallel ?? 2);
-  const under = (variations: readonly Variation[]) => {
-    const conditions = controlConditions(facts, build.sourceDateEpoch);
-    for (const variation of variations) variation.apply(conditions, facts);
-    return conditions;
-  };
-  const [control, all] = await pool([() => runBuild('control', under([])), () => runBuild('all-variations', under(applied))], parallel);
-  if ('failed' in control) throw new UserError(`${build.label}: the control build failed: ${control.failed}`);
-  const controlFile = (artifact: { path: string }) => {
-    const path = artifactFile(control.out, artifact.path);
-    if (!path) throw new UserError(`${build.label}: the control build left no regular file /out/${artifact.path}`);
-    return path;
-  };
-  const verdicts: ArtifactVerdict[] = build.artifacts.map((artifact) => {
-    const allAtOnce = compare(controlFile(artifact), all, artifact);
-    return { name: artifact.name, reproducible: allAtOnce === undefined, allAtOnce, culprits: [] };
-  });
-  if (verdicts.every((v) => v.reproducible)) {
-    rmSync(build.workDir, { recursive: true, force: true });
-    return { build: build.label, image: build.image, imageId, applied: applied.map((v) => ({ name: v.name, description: v.describe(facts) })), notApplied, artifacts: verdicts };
-  }
-
-  // Something differs: each variation alone names the culprits.
-  const alone = await pool(
-    applied.map((variation) => () => runBuild(variation.name, under([variation]))),
-    parallel,
-  );
-  applied.forEach((variation, index) => {
-    build.artifacts.forEach((artifact, a) => {
-      const difference = compare(controlFile(artifact), alone[index], artifact);
-      if (difference !== undefined) verdicts[a].culprits.push({ variation: variation.name, difference });
-    });
-  });
-  // Every variation "changes" it, or none does alone: does the same build twice differ?
-  const unexplained = verdicts.filter((v) => !v.reproducible && (v.culprits.length === 0 || (applied.length > 1 && v.culprits.length === applied.length)));
-  if (unexplained.length) {
-    const again = await runBuild('control-again', under([]));
-    build.artifacts.forEach((artifact, a) => {
-      const verdict = verdicts[a];
-      if (!unexplained.includes(verdict)) return;
-      const twice = compare(controlFile(artifact), again, artifact);
-      if (twice !== undefined) {
-        verdict.note = `two builds under the same conditions differ (${twice}): the build is nondeterministic, whatever the variation`;
-        verdict.culprits = [];
-      } else if (verdict.culprits.length === 0) {
-        verdict.note = 'no single variation changes it: only variations combined do';
-      }
-    });
-  }
-  return {
-    build: build.label,
-    image: build.image,
-    imageId,
-    applied: applied.map((v) => ({ name: v.name, description: v.describe(facts) })),
-    notApplied,
-    artifacts: verdicts,
-    keptIn: build.workDir,
-  };
+  return runVariations({ label: build.label, image: build.image, imageId, facts, applied, notApplied, run, workDir: build.workDir, parallel: options.parallel });
 }
 
 /**

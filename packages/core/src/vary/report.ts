@@ -15,6 +15,10 @@ export function renderVaryReport(results: readonly VaryResult[]): string {
   for (const result of results) {
     const n = result.applied.length;
     for (const artifact of result.artifacts) {
+      if (artifact.notVaried !== undefined) {
+        lines.push(`${result.build} ${artifact.name}: not varied: ${artifact.notVaried}`);
+        continue;
+      }
       if (artifact.reproducible) {
         lines.push(`${result.build} ${artifact.name}: REPRODUCIBLE UNDER ${n} VARIATION${n === 1 ? '' : 'S'}`);
         continue;

@@ -1,11 +1,15 @@
 import { readTargetOptions, type ExecutorContext } from '@nx/devkit';
 import {
+  DEFAULT_BUILDDIR,
+  DEFAULT_STARTDIR,
   MANIFEST_FILE,
   renderVaryReport,
   rustContainerCommand,
   sourceDateEpochFromGit,
   UserError,
+  varyArchBuild,
   varyCommandBuild,
+  varyOciBuild,
   varyPassed,
   varyResultDocuments,
   varyWorkDir,
@@ -13,9 +17,11 @@ import {
   type VaryCommandBuild,
   type VaryResult,
 } from '@reprokit/core';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { projectPaths, runUserFacing, type ProjectPaths } from '../../project';
+import type { ArchExecutorSchema } from '../arch/schema';
 import type { ElfExecutorSchema } from '../elf/schema';
+import type { OciExecutorSchema } from '../oci/schema';
 import type { VaryExecutorSchema } from './schema';
 
 /** The executors whose builds vary knows how to run. */
@@ -57,21 +63,61 @@ export default async function varyExecutor(options: VaryExecutorSchema, context:
     const logPrefix = `[${project.name}:${context.targetName}] `;
     const log = (line: string) => process.stderr.write(line + '\n');
     const results: VaryResult[] = [];
-    const notVaried: string[] = [];
     for (const name of names) {
       const target = targets[name];
       if (!target) throw new UserError(`${project.root}: targets.${context.targetName}.options.targets: no target ${JSON.stringify(name)}`);
       const targetOptions = readTargetOptions({ project: project.name, target: name, configuration: context.configurationName }, context);
+      const vary = { variations: options.variations, logPrefix, log };
+      const label = `${project.name}:${name}`;
+      let result: VaryResult;
       if (target.executor === '@reprokit/nx:elf') {
-        const result = await varyCommandBuild(elfBuild(project, name, targetOptions as ElfExecutorSchema, context.root), { variations: options.variations, logPrefix, log });
-        results.push(result);
-        // Beside the build's own records, where the workspace report and verify look (an output of this target).
-        writeVaryResultFiles(resolve(project.dir, (targetOptions as ElfExecutorSchema).outputDir ?? 'dist'), varyResultDocuments(result));
+        result = await varyCommandBuild(elfBuild(project, name, targetOptions as ElfExecutorSchema, context.root), vary);
+      } else if (target.executor === '@reprokit/nx:oci') {
+        const oci = targetOptions as OciExecutorSchema;
+        // What the oci executor passes to buildImageArtifact, minus the outputs (vary builds in its own directory).
+        result = await varyOciBuild(
+          {
+            label,
+            dockerfile: resolve(project.dir, oci.dockerfile ?? 'Dockerfile'),
+            context: resolve(project.dir, oci.context ?? '.'),
+            buildArgs: oci.buildArgs,
+            keepTemporaryFiles: oci.keepTemporaryFiles,
+            sourceDateEpoch: oci.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, [MANIFEST_FILE]),
+            envLocks: (oci.envLocks ?? []).map((lock) => resolve(context.root, lock)),
+            name: oci.name ?? `${project.name}-image`,
+            tag: oci.tag ?? `${project.name}:latest`,
+            workDir: varyWorkDir(project.dir, label),
+          },
+          vary,
+        );
       } else {
-        notVaried.push(`${project.name}:${name}: not varied: vary does not run ${target.executor} builds yet`);
+        const arch = targetOptions as ArchExecutorSchema;
+        const where = `${project.root}: targets.${name}.options`;
+        if ((arch.environment ?? 'container') !== 'container') throw new UserError(`${where}.environment: vary builds in containers only (host builds use whatever the host has)`);
+        if (!arch.image) throw new UserError(`${where}.image: required (name@sha256:<digest>)`);
+        // What the arch executor passes to buildArchPackages, minus the outputs.
+        result = await varyArchBuild(
+          {
+            label,
+            projectDir: project.dir,
+            pkgbuildLabel: relative(process.cwd(), join(project.dir, 'PKGBUILD')) || 'PKGBUILD',
+            image: arch.image,
+            envLock: arch.envLock && resolve(context.root, arch.envLock),
+            sourceDateEpoch: arch.sourceDateEpoch,
+            sourceTarball: arch.sourceTarball ?? 'src.tgz',
+            builddir: arch.builddir ?? DEFAULT_BUILDDIR,
+            startdir: arch.startdir ?? DEFAULT_STARTDIR,
+            repo: arch.repo,
+            workDir: varyWorkDir(project.dir, label),
+          },
+          vary,
+        );
       }
+      results.push(result);
+      // Beside the build's own records, where the workspace report and verify look (an output of this target).
+      writeVaryResultFiles(resolve(project.dir, (targetOptions as { outputDir?: string }).outputDir ?? 'dist'), varyResultDocuments(result));
     }
-    process.stdout.write(options.json ? JSON.stringify(results, null, 2) + '\n' : renderVaryReport(results) + notVaried.map((line) => line + '\n').join(''));
+    process.stdout.write(options.json ? JSON.stringify(results, null, 2) + '\n' : renderVaryReport(results));
     return varyPassed(results);
   });
 }

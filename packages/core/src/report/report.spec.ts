@@ -11,6 +11,7 @@ import { collectReport, findManifests, type ReprokitReport } from './collect-rep
 import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
 import { main } from '../cli';
+import { writeVaryResultFiles } from '../vary/result-file';
 import { signEnvelope } from '../attest/dsse';
 import { generateSigningKey } from '../attest/keygen';
 import { parsePrivateKey } from '../attest/keys';
@@ -223,9 +224,10 @@ describe('reprokit report', () => {
     const root = await workspace();
     const records = (dir: string) => join(root, dir, 'dist/.reprokit');
     const variations = ['build-path', 'clock', 'hostname'];
-    writeFileSync(join(records('packages/good'), 'good.bin.vary.json'), JSON.stringify({ summary: 'REPRODUCIBLE UNDER 3 VARIATIONS', verdict: 'reproducible', artifact: 'good.bin', variations, culprits: [], image: `sha256:${'cd'.repeat(32)}` }));
+    // Written by vary's own writer: the report reads what vary writes.
+    writeVaryResultFiles(join(root, 'packages/good/dist'), [{ summary: 'REPRODUCIBLE UNDER 3 VARIATIONS', verdict: 'reproducible', artifact: 'good.bin', variations, culprits: [], image: `sha256:${'cd'.repeat(32)}` }]);
     const culprit = { variation: 'clock', difference: 'section .rodata differs at 0x2004' };
-    writeFileSync(join(records('packages/bad'), 'c.bin.vary.json'), JSON.stringify({ summary: 'NOT REPRODUCIBLE UNDER: clock', verdict: 'not reproducible', artifact: 'c.bin', variations, culprits: [culprit], image: '' }));
+    writeVaryResultFiles(join(root, 'packages/bad/dist'), [{ summary: 'NOT REPRODUCIBLE UNDER: clock', verdict: 'not reproducible', artifact: 'c.bin', variations, culprits: [culprit], image: '' }]);
     // Not what vary writes: named, not shown in part.
     writeFileSync(join(records('packages/bad'), 'a.bin.vary.json'), JSON.stringify({ summary: 'REPRODUCIBLE', verdict: 'fine' }));
     const report = await collectReport({ workspaceRoot: root, pins: false });

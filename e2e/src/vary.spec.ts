@@ -29,6 +29,18 @@ describe('nx run asdf:vary in a temp workspace', () => {
       assert.equal(JSON.parse(ws.read(`packages/asdf/dist/.reprokit/${name}.vary.json`)).summary, summary, name);
     }
     noStack(output);
+    // The workspace report shows them per artifact (its Variations column); vary builds nothing into
+    // dist/, so the artifacts themselves are "not built" (exit 1), which is not what is checked here.
+    const report = ws.reprokit('report', '--out', 'vary-report', '--no-pins');
+    assert.equal(report.status, 1, report.output);
+    assert.match(report.output, /7 not built/);
+    const artifacts = (JSON.parse(ws.read('vary-report/report.json')) as { projects: { name: string; artifacts: { name: string; variations?: { verdict: string; summary: string } }[] }[] }).projects.flatMap((p) => p.artifacts.map((a) => [`${p.name}/${a.name}`, a.variations?.summary]));
+    assert.deepEqual(Object.fromEntries(artifacts.filter(([name]) => ['asdf/asdf', 'asdf/asdf-image', 'asdf/asdf.pkg', 'hello-c/hello'].includes(name!))), {
+      'asdf/asdf': 'REPRODUCIBLE UNDER 11 VARIATIONS',
+      'asdf/asdf-image': 'REPRODUCIBLE UNDER 5 VARIATIONS',
+      'asdf/asdf.pkg': 'REPRODUCIBLE UNDER 9 VARIATIONS',
+      'hello-c/hello': 'REPRODUCIBLE UNDER 11 VARIATIONS',
+    });
   });
 
   it('is cached on its builds\' inputs: a second run is a cache hit, a changed source is not', () => {

@@ -18,6 +18,7 @@ const load = {
   debSources: () => require('./env/deb-source-options') as typeof import('./env/deb-source-options'),
   envBuild: () => require('./env/env-build') as typeof import('./env/env-build'),
   envFetch: () => require('./env/env-fetch') as typeof import('./env/env-fetch'),
+  envRegistry: () => require('./env/env-registry-cli') as typeof import('./env/env-registry-cli'),
   diff: () => require('./diff/diff-cli') as typeof import('./diff/diff-cli'),
   published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
   git: () => require('./git') as typeof import('./git'),
@@ -47,6 +48,11 @@ commands:
   env fetch LOCK --to DIR [SOURCES]               copy the lock's verified .debs into DIR with a SHA256SUMS
     SOURCES, tried after the .deb cache and apt:  --debs DIR (first), --snapshot URL (a snapshot.debian.org
                                                   mirror), --mirror URL… (file:///dir or http(s)://, last)
+  env push LOCK [--registry HOST:PORT[/PATH]]…   push the lock's image (built or reused) to each registry as
+                                                  REGISTRY/reprokit/NAME:<image ID's first 12 hex>; default: the
+                                                  workspace's imageRegistries
+  env pull LOCK [--registry HOST:PORT[/PATH]]…   get the lock's image from the first registry that holds that image
+                                                  ID (never built; exit 2 when none does)
   arch verify PKGFILE [--manifest M] [--env-lock L] [--json]
                                                   rebuild a pacman package from its .BUILDINFO in the image its
                                                   manifest records; print REPRODUCIBLE or what differs
@@ -130,10 +136,11 @@ async function envCommand(args: string[]): Promise<number> {
     });
     if (positionals.length !== 1) throw new UsageError('env build: name exactly one LOCK (an env.lock.json)');
     const result = await load.envBuild().buildEnv(positionals[0], { record: values.record, reuse: values.reuse, push: values.push, sources: load.debSources().debSources(values), log });
-    process.stdout.write(`${result.ref}${result.reused ? ' (already in docker)' : ''}\n`);
+    process.stdout.write(`${result.ref}${result.reused ? ' (already in docker)' : ''}${result.pulledFrom ? ` (pulled from ${result.pulledFrom})` : ''}\n`);
     if (result.pushed) process.stdout.write(`${result.pushed}\n`);
     return 0;
   }
+  if (action === 'push' || action === 'pull') return await load.envRegistry().envRegistryCommand(action, rest, log);
   if (action === 'fetch') {
     const { values, positionals } = parseArgs({ args: rest, options: { to: { type: 'string' }, ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env fetch: name exactly one LOCK (an env.lock.json)');
@@ -142,7 +149,7 @@ async function envCommand(args: string[]): Promise<number> {
     process.stdout.write(`${files} packages in ${values.to} (check with: cd ${values.to} && sha256sum -c SHA256SUMS)\n`);
     return 0;
   }
-  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build or fetch)`);
+  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build, fetch, push or pull)`);
 }
 
 async function archCommand(args: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import { installArtifact } from './build-record';
 import { readBuildEnvLock } from '../env/build-env';
 import { connectDocker, ensureImage, parsePinnedImageRef, runInContainer } from '../docker/docker';
 import { buildEnv } from '../env/env-build';
+import { pullFromWorkspaceRegistries } from '../env/registry-pull';
 import { UserError } from '../errors';
 import { MANIFEST_FILE, type ProducedArtifact } from '../manifest/manifest';
 import { writeSourceCopyTar } from './source-copy';
@@ -87,6 +88,10 @@ export async function prepareBuilder(build: {
     const tool = build.toolchainPackage && lock.packages.find((p) => build.toolchainPackage!.test(p.name));
     if (tool) toolchain = `${tool.name} ${tool.version}`;
     await buildEnv(build.envLock, { reuse: true, log: (line) => build.log(`${build.logPrefix}env: ${line}`) }, docker);
+  } else if (!(await docker.getImage(digest).inspect().then(() => true, () => false))) {
+    // No lock builds it: the workspace's registries are the one place left besides the pin's own registry.
+    const pulled = await pullFromWorkspaceRegistries(docker, parsePinnedImageRef(build.image).name, digest, (line) => build.log(build.logPrefix + line));
+    for (const line of pulled.from ? [] : pulled.refused) build.log(build.logPrefix + line);
   }
   const imageId = await ensureImage(docker, build.image, (line) => build.log(build.logPrefix + line));
   return { docker, imageId, user, toolchain };

@@ -6,6 +6,7 @@ import { connectDocker, loadDockerArchive, pushImage } from '../docker/docker';
 import type { DebSources } from './deb-cache';
 import { recordSources } from './deb-sources';
 import { buildEnvImage } from './env-image';
+import { noRegistryHolds, pullFromWorkspaceRegistries } from './registry-pull';
 import { UserError } from '../errors';
 import { writeFileAtomic } from '../manifest/json-file';
 
@@ -14,8 +15,12 @@ export interface EnvBuildOptions {
   record?: boolean;
   /** `host:port/repository` to push the image to, e.g. 127.0.0.1:5000/reprokit/rust-builder. */
   push?: string;
-  /** Reuse the image if docker already has the lock's image ID. */
+  /** Reuse the image if docker already has the lock's image ID, else pull it from the registries before building it. */
   reuse?: boolean;
+  /** With reuse: never build; no registry holding the image is an error (`reprokit env pull`). */
+  pullOnly?: boolean;
+  /** Where to pull the lock's image from; default: the workspace's (imageRegistries). */
+  registries?: string[];
   cacheDir?: string;
   /** Where to find .debs the cache lacks besides apt: `--debs DIR`, the snapshot service, `--mirror URL`. */
   sources?: DebSources;
@@ -27,6 +32,8 @@ export interface EnvBuildResult {
   /** `reprokit/<name>@<image ID>`: what projects pin. */
   ref: string;
   reused: boolean;
+  /** `repository@sha256:<manifest digest>` it was pulled from, instead of built. */
+  pulledFrom?: string;
   /** `repository@sha256:<manifest digest>` when pushed. */
   pushed?: string;
 }
@@ -43,7 +50,15 @@ export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, 
   if (options.reuse && lock.imageId) {
     const present = await docker.getImage(lock.imageId).inspect().then(() => true, () => false);
     if (present) return finish({ imageId: lock.imageId, ref: refOf(lock.imageId), reused: true });
+    const pulled = await pullFromWorkspaceRegistries(docker, `reprokit/${lock.name}`, lock.imageId, log, options.registries);
+    if (pulled.from) return finish({ imageId: lock.imageId, ref: refOf(lock.imageId), reused: false, pulledFrom: pulled.from });
+    if (options.pullOnly) throw noRegistryHolds(lockPath, lock.imageId, pulled.refused);
+    if (pulled.refused.length) {
+      for (const line of pulled.refused) log(line);
+      log(`building ${lock.imageId} from ${lockPath} instead`);
+    }
   }
+  if (options.pullOnly) throw new UserError(`${lockPath}: records no image ID to pull (build it with \`reprokit env build ${lockPath} --record\`)`);
   const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, sources: options.sources, log });
   try {
     if (lock.imageId && lock.imageId !== built.imageId && !options.record) {

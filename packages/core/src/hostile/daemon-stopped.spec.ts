@@ -2,62 +2,15 @@
 // The daemon is a private second dockerd this test starts (its own data root, exec root, pid file and
 // socket) and stops; the shared daemon is only read from, to copy the c-builder image over.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../testing/fixtures';
 import { cliHarness } from './hostile-fixtures';
+import { PrivateDockerd } from '../testing/private-dockerd';
 
 const C_BUILDER = JSON.parse(readFileSync(join(__dirname, '..', '..', 'envs', 'c-builder', 'env.lock.json'), 'utf8')).imageId as string;
-
-/** A dockerd of our own, started and stopped by this test. */
-class PrivateDockerd {
-  readonly socket: string;
-  private process?: ChildProcess;
-
-  constructor(private readonly dir: string) {
-    this.socket = join(dir, 'docker.sock');
-  }
-
-  get host(): string {
-    return `unix://${this.socket}`;
-  }
-
-  async start(): Promise<void> {
-    const log = openSync(join(this.dir, 'dockerd.log'), 'a');
-    // prettier-ignore
-    this.process = spawn('dockerd', [
-      '--data-root', join(this.dir, 'data'), '--exec-root', join(this.dir, 'exec'), '--pidfile', join(this.dir, 'docker.pid'),
-      '-H', this.host, '--config-file', join(this.dir, 'daemon.json'),
-      '--bridge=none', '--iptables=false', '--ip-masq=false', '--storage-driver=overlay2', '--shutdown-timeout=2',
-    ], { stdio: ['ignore', log, log] });
-    // Should the test end without its after hook (a crash, a timeout), the daemon must not outlive it.
-    const child = this.process;
-    process.once('exit', () => child.exitCode === null && child.kill('SIGTERM'));
-    for (let i = 0; i < 120; i++) {
-      if (spawnSync('docker', ['-H', this.host, 'version'], { stdio: 'ignore' }).status === 0) return;
-      if (this.process.exitCode !== null) break;
-      await new Promise((wait) => setTimeout(wait, 500));
-    }
-    throw new Error(`the private dockerd did not start: ${readFileSync(join(this.dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
-  }
-
-  /** SIGTERM, as `systemctl stop docker` sends, to the daemon this test started (by its own pid). */
-  async stop(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    await exited;
-  }
-
-  docker(...args: string[]): string {
-    const result = spawnSync('docker', ['-H', this.host, ...args], { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  }
-}
 
 describe('a docker daemon stopped in the middle of a build', () => {
   const dir = tempDir('rk-dockerd-');

@@ -124,6 +124,23 @@ export class RegistryClient {
     return { digest, mediaType, json };
   }
 
+  /**
+   * The repository's tags (`/tags/list`, one page of at most `max`; a registry that pages further
+   * is read no further): a pinned image ID is not something a registry can be asked for directly.
+   */
+  async tags(max = 1000): Promise<string[]> {
+    const { body } = await this.get(`/tags/list?n=${max}`, MAX_JSON);
+    let json: any;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new UserError(`${this.base}/tags/list: not JSON`);
+    }
+    const tags: unknown = json?.tags ?? [];
+    if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) throw new UserError(`${this.base}/tags/list: $.tags is not a list of strings`);
+    return (tags as string[]).slice(0, max);
+  }
+
   async blob(digest: string, maxBytes: number): Promise<Buffer> {
     if (!DIGEST.test(digest)) throw new UserError(`${this.base}: blob digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
     const { body } = await this.get(`/blobs/${digest}`, maxBytes);

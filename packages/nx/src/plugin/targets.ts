@@ -25,6 +25,12 @@ export interface ReprokitPluginOptions {
   arch?: Partial<ArchExecutorSchema>;
   /** Options every elf target declared with a `command` (make, …) starts from (e.g. the pinned c-builder image). */
   elfCommand?: Partial<ElfExecutorSchema>;
+  /**
+   * Registries (`host[:port][/path]`) that hold the workspace's pinned builder and base images:
+   * a build whose pin docker lacks pulls it from them before building it from its lock. Read by
+   * @reprokit/core from nx.json itself (imageRegistries in core's env/), not passed to executors.
+   */
+  imageRegistries?: string[];
 }
 
 export type InputDefinition = NonNullable<TargetConfiguration['inputs']>[number];

@@ -80,6 +80,24 @@ describe('nx run asdf:published against local publications', () => {
     await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
   });
 
+  it('reproduce kept the good build: a MISMATCH (one byte in .rodata) is explained, naming section .rodata', () => {
+    const file = join(ws.root, 'packages/asdf/dist/asdf');
+    const good = readFileSync(file);
+    const tampered = Buffer.from(good);
+    tampered[rodataOffset(file) + 16] ^= 1;
+    writeFileSync(file, tampered);
+    try {
+      const { status, output } = ws.reprokit('verify', manifest);
+      assert.equal(status, 1, output);
+      assert.match(output, /^asdf\s+elf\s+MISMATCH/m);
+      assert.match(output, /^asdf: what differs from the expected bytes \(kept copy\):$/m);
+      assert.match(output, /^ {4}section \.rodata: /m);
+      assert.match(output, /differ \(elf\): 1 difference$/m);
+    } finally {
+      writeFileSync(file, good);
+    }
+  });
+
   it('without locations the target says so and succeeds', () => {
     const { status, output } = ws.nx('run', 'asdf:published');
     assert.equal(status, 0, output);

@@ -28,6 +28,7 @@ const load = {
   reproduce: () => require('./manifest/reproduce') as typeof import('./manifest/reproduce'),
   hash: () => require('./hash') as typeof import('./hash'),
   verify: () => require('./manifest/verify') as typeof import('./manifest/verify'),
+  verifyReport: () => require('./explain/verify-report') as typeof import('./explain/verify-report'),
 };
 
 const usage = () => `usage: reprokit <command> [options]
@@ -112,9 +113,11 @@ async function hashCommand(args: string[]): Promise<number> {
 async function verifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('verify: name exactly one MANIFEST (a repro-manifest.json)');
-  const { renderVerifyTable, verifyManifest } = load.verify();
+  const { verifyManifest } = load.verify();
   const result = await verifyManifest(positionals[0]);
-  process.stdout.write((values.json ? JSON.stringify(result, null, 2) : renderVerifyTable(result)) + '\n');
+  // Each MISMATCH explained against the expected bytes (a kept copy or a published file).
+  const { text, explanations } = await load.verifyReport().renderVerifyReport(result, { log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write((values.json ? JSON.stringify(explanations.length ? { ...result, explanations } : result, null, 2) : text) + '\n');
   return result.ok ? 0 : 1;
 }
 

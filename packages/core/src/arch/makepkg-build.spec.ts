@@ -194,6 +194,9 @@ describe('makepkg in the arch-builder image', () => {
     const report = renderArchVerify(result);
     assert.match(report, /^NOT REPRODUCIBLE asdf 0\.1\.1-1\n/);
     assert.match(report, /^ {2}usr\/bin\/asdf: content [0-9a-f]{64} -> [0-9a-f]{64}, size \d+ -> \d+$/m);
+    // reprokit diff, down into the package: the entry, then inside the ELF.
+    assert.deepEqual(result.diff?.differences.map((d) => d.where[0]).filter((w, i, all) => all.indexOf(w) === i), ['usr/bin/asdf'], report);
+    assert.match(report, /^what differs \(reprokit diff package rebuild\):\n {2}usr\/bin\/asdf: /m);
   });
 
   it('a .BUILDINFO with a changed builddate is reported as differing', async () => {

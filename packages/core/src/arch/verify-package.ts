@@ -9,6 +9,9 @@ import { buildArchPackages, checkBuildPaths, DEFAULT_STARTDIR } from './makepkg-
 import { readPackageArchive, type PackageArchive, } from './package-archive';
 import type { TarEntry } from '../archive/tar-reader';
 import { differingFields } from './pkginfo';
+import { explainDifference } from '../diff/diff';
+import { renderDiff } from '../diff/render';
+import type { DiffResult } from '../diff/types';
 
 export interface FieldDifference {
   key: string;
@@ -39,6 +42,8 @@ export interface ArchVerifyResult {
   buildinfo: FieldDifference[];
   /** Where the package contradicts itself (e.g. .BUILDINFO's builddate is not .PKGINFO's). */
   inconsistencies: string[];
+  /** NOT REPRODUCIBLE: `reprokit diff PACKAGE REBUILD`, down into the entries' formats (ELF sections, …). */
+  diff?: DiffResult;
 }
 
 /** What a package is rebuilt from and in. */
@@ -174,6 +179,7 @@ export async function verifyArchPackage(input: ArchVerifyInput): Promise<ArchVer
     pkginfo: reproducible ? [] : differingFields(given.pkginfo, rebuilt.archive.pkginfo),
     buildinfo: reproducible ? [] : differingFields(given.buildinfo, rebuilt.archive.buildinfo),
     inconsistencies: packageInconsistencies(given),
+    ...(reproducible ? {} : { diff: explainDifference(input.packageFile, rebuilt.file, ['package', 'rebuild']) }),
   };
 }
 
@@ -255,5 +261,6 @@ export function renderArchVerify(result: ArchVerifyResult): string {
     lines.push(`${name} fields that differ (package -> rebuild):`);
     for (const field of fields) lines.push(`  ${field.key}: ${describeChange(field)}`);
   }
+  if (result.diff && !result.diff.same) lines.push('what differs (reprokit diff package rebuild):', renderDiff(result.diff, '  ').trimEnd());
   return lines.join('\n') + '\n';
 }

@@ -220,3 +220,17 @@ export function diffBuffersResult(a: Buffer, b: Buffer, labels: [string, string]
   diffBuffers(context, [], a, b, name, 0);
   return { a: labels[0], b: labels[1], format: sniffFormat(a, name), same: context.count === 0, differences: context.differences, more: context.dropped };
 }
+
+/**
+ * diffPaths for a report that already knows the two differ (a MISMATCH, a NOT REPRODUCIBLE): under
+ * the given labels, and a file reprokit diff cannot read (truncated, past its limits) is one
+ * difference saying so, not an error that would hide the verdict.
+ */
+export function explainDifference(expected: string, actual: string, labels: [string, string]): DiffResult {
+  try {
+    return { ...diffPaths(expected, actual), a: labels[0], b: labels[1] };
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    return { a: labels[0], b: labels[1], format: 'binary', same: false, differences: [{ where: [], what: `reprokit diff cannot read them: ${error.message.split('\n')[0]}` }], more: 0 };
+  }
+}

@@ -1,6 +1,8 @@
 import { relative } from 'node:path';
+import { keepMatchedArtifacts } from '../explain/keep-matches';
 import { renderPaperTrail } from './paper-trail';
-import { renderVerifyTable, verifyManifest } from './verify';
+import { verifyManifest } from './verify';
+import { renderVerifyReport } from '../explain/verify-report';
 
 export interface ReproduceInput {
   manifestPath: string;
@@ -13,11 +15,15 @@ export interface ReproduceInput {
 
 /**
  * What `reproduce` prints: after the builds, every artifact hashed against the committed manifest
- * (the table when something failed), then the paper trail. Shared by the executor and the CLI.
+ * (the table when something failed, each MISMATCH explained by `reprokit diff`), then the paper trail. Shared by the executor and the CLI.
  */
 export async function reproduceReport(input: ReproduceInput): Promise<{ ok: boolean; text: string }> {
   const result = await verifyManifest(input.manifestPath, input.howToCreate);
+  // What matched is kept, so that a later MISMATCH can be diffed against it (explain/).
+  keepMatchedArtifacts(result);
   const shown = { ...result, manifestPath: relative(process.cwd(), result.manifestPath) || result.manifestPath };
   const trail = renderPaperTrail({ result: shown, workspaceRoot: input.workspaceRoot, projectRoot: input.projectRoot });
-  return { ok: result.ok, text: (result.ok ? '' : renderVerifyTable(shown) + '\n\n') + trail + '\n' };
+  if (result.ok) return { ok: true, text: trail + '\n' };
+  const { text } = await renderVerifyReport(shown);
+  return { ok: false, text: text + '\n\n' + trail + '\n' };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +11,8 @@ import { recordManifest } from '../manifest/record';
 import { checkPublished } from './check';
 import { projectWithManifest, tempDir } from '../testing/fixtures';
 import { writeTestImage, type TestImage } from '../testing/images';
+import { runCli as cli } from '../testing/run-cli';
 
-const CLI = join(__dirname, '../../bin/reprokit.js');
 const ELF = '/bin/true';
 const REGISTRY = '127.0.0.1:5000';
 const tag = `${process.pid}`;
@@ -20,19 +20,6 @@ const tag = `${process.pid}`;
 function rodataOffset(file: string): number {
   const out = execFileSync('readelf', ['-S', '-W', file], { encoding: 'utf8' });
   return parseInt(/\.rodata\s+PROGBITS\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(out)![1], 16);
-}
-
-/** Runs the real CLI in a child process (so a hang is a test failure, not a stuck runner). */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, HTTP_PROXY: '', HTTPS_PROXY: '', NO_PROXY: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (status) => resolve({ status, stdout, stderr, ms: Date.now() - started }));
-  });
 }
 
 function listen(server: Server): Promise<number> {

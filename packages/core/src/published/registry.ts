@@ -97,7 +97,14 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.image.repository}:pull`);
-    const { body } = await fetchBuffer(url.href, { ...this.options, maxBytes: 1 << 20 });
+    const { body } = await fetchBuffer(url.href, { ...this.options, maxBytes: 1 << 20 }).catch((error) => {
+      const status = (error as { status?: number }).status;
+      // What Docker Hub says for a private image or a misspelled name: no anonymous token for that scope.
+      if (status === 401 || status === 403) {
+        throw new UnreachableError(`${this.image.registry}: the token service ${url.origin}${url.pathname} refused an anonymous token for ${url.searchParams.get('scope')} (HTTP ${status}): is the image private, or its name wrong?`);
+      }
+      throw error;
+    });
     let token: unknown;
     try {
       const parsed = JSON.parse(body.toString('utf8'));

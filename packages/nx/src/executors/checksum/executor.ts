@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { recordManifest, renderVerifyTable, verifyManifest } from '@reprokit/core';
+import { keepMatchedArtifacts, recordManifest, renderVerifyReport, verifyManifest } from '@reprokit/core';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ChecksumExecutorSchema } from './schema';
 
@@ -14,7 +14,9 @@ export default async function checksumExecutor(options: ChecksumExecutorSchema, 
       return true;
     }
     const result = await verifyManifest(manifestPath, recordCommand(project));
-    process.stdout.write(renderVerifyTable(result) + '\n');
+    // What matched is kept; a MISMATCH is explained against the kept (or published) expected bytes.
+    keepMatchedArtifacts(result);
+    process.stdout.write((await renderVerifyReport(result)).text + '\n');
     return result.ok;
   });
 }

@@ -53,7 +53,8 @@ describe('a docker daemon stopped in the middle of a build', () => {
         if (stderr.includes('[t] started')) resolve();
       }),
     );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // 'close', not 'exit': the error line may still be in the pipe when the process has exited.
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     await Promise.race([started, exited]);
     assert.match(stderr, /\[t\] started/, `the build did not start:\n${stderr}`);
     assert.equal(daemon.docker('ps', '-q').split('\n').filter(Boolean).length, 1, 'one build container runs');

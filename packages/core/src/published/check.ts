@@ -7,6 +7,7 @@ import { diffImages, isOciLayoutDir, readOciLayoutDir, type ImageView } from '..
 import { DiffContext, type DiffResult } from '../diff/types';
 import { diffBuffers } from '../diff/diff';
 import { isUserError, UserError } from '../errors';
+import { defaultKeepDir, KeepStore } from '../explain/keep-store';
 import { hashFile } from '../hash';
 import { readManifest, type Artifact, type PublishedLocation } from '../manifest/manifest';
 import { downloadToFile, UnreachableError, type DownloadedFile, type FetchOptions } from './http';
@@ -57,12 +58,17 @@ export function describeLocation(location: PublishedLocation): { type: Published
   return { type: 'pacman', text: `${location.pacman} (${location.repo})` };
 }
 
-/** The bytes the manifest records, if the file it points at is still here and hashes as recorded. */
+/**
+ * The bytes the manifest records: the file it points at if it still hashes as recorded, else the
+ * copy a matching build left in the keep store (explain/keep-store.ts).
+ */
 async function keptCopy(manifestDir: string, artifact: Artifact): Promise<string | undefined> {
   const file = resolve(manifestDir, artifact.path);
-  if (!existsSync(file)) return undefined;
-  const { size, digests } = await hashFile(file, ['sha256']);
-  return size === artifact.size && digests.sha256 === artifact.sha256 ? file : undefined;
+  if (existsSync(file)) {
+    const { size, digests } = await hashFile(file, ['sha256']);
+    if (size === artifact.size && digests.sha256 === artifact.sha256) return file;
+  }
+  return new KeepStore(defaultKeepDir(manifestDir)).find(artifact.sha256, artifact.size);
 }
 
 const NO_COPY = 'build it (nx run <project>:reproduce) to see what differs';

@@ -35,7 +35,7 @@ export * from './build/toolchain';
 export * from './manifest/verify';
 export type { MismatchExplanation } from './explain/explain-mismatch';
 export { renderVerifyReport } from './explain/verify-report';
-export { keepMatchedArtifacts } from './explain/keep-matches';
+export { keepMatchedArtifacts, keepRecordedArtifacts } from './explain/keep-matches';
 export { KeepStore, defaultKeepDir } from './explain/keep-store';
 export * from './version';
 export { varyCommandBuild, checkArtifactPath, type VaryCommandBuild, type VaryResult, type ArtifactVerdict } from './vary/container-vary';

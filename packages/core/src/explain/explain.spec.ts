@@ -15,8 +15,9 @@ import { readManifest } from '../manifest/manifest';
 import { recordManifest } from '../manifest/record';
 import { reproduceReport } from '../manifest/reproduce';
 import { serializeManifest } from '../manifest/manifest';
-import { tempDir } from '../testing/fixtures';
+import { projectWithManifest, tempDir } from '../testing/fixtures';
 import { runCli } from '../testing/run-cli';
+import { keepRecordedArtifacts } from './keep-matches';
 import { KeepStore } from './keep-store';
 
 const ELF = '/usr/bin/true';
@@ -67,6 +68,21 @@ describe('KeepStore: content-addressed, bounded, checked when read', () => {
     writeFileSync(join(dir, 'kept', b.sha), 'BBBB');
     assert.equal(await store.find(b.sha, b.size), undefined);
     assert.equal(existsSync(join(dir, 'kept', b.sha)), false);
+  });
+});
+
+describe('checksum --update keeps what it recorded', () => {
+  it('the recorded artifacts go to the store; a file changed since the recording does not', async () => {
+    const { dir, manifestPath, artifact } = await projectWithManifest('recorded bytes\n');
+    const manifest = await readManifest(manifestPath);
+    const store = join(dir, 'kept');
+    assert.equal(keepRecordedArtifacts(manifestPath, manifest, { keepDir: store }), 1);
+    assert.deepEqual(readFileSync(join(store, manifest.artifacts[0].sha256), 'utf8'), 'recorded bytes\n');
+    rmSync(store, { recursive: true });
+    writeFileSync(artifact, 'changed bytes!\n');
+    assert.equal(keepRecordedArtifacts(manifestPath, manifest, { keepDir: store }), 0);
+    assert.deepEqual(existsSync(store) ? readdirSync(store) : [], []);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { keepMatchedArtifacts, recordManifest, renderVerifyReport, verifyManifest } from '@reprokit/core';
+import { keepMatchedArtifacts, keepRecordedArtifacts, recordManifest, renderVerifyReport, verifyManifest } from '@reprokit/core';
 import { manifestPathOf, projectPaths, recordCommand, runUserFacing } from '../../project';
 import type { ChecksumExecutorSchema } from './schema';
 
@@ -9,6 +9,8 @@ export default async function checksumExecutor(options: ChecksumExecutorSchema, 
     const manifestPath = manifestPathOf(project, options.manifest);
     if (options.update) {
       const { manifest, changed } = await recordManifest({ manifestPath, project: project.name, workspaceRoot: context.root });
+      // The recorded bytes are the expected ones: kept, so a later MISMATCH can be explained.
+      keepRecordedArtifacts(manifestPath, manifest);
       const names = manifest.artifacts.map((artifact) => artifact.name).join(', ');
       process.stdout.write(changed ? `recorded ${names} in ${manifestPath}\n` : `${manifestPath} unchanged: ${names} hash as recorded\n`);
       return true;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
@@ -15,6 +15,7 @@ import { envImageTag, pullPinnedImage } from './registry-pull';
 import { prepareBuilder } from '../build/container-build';
 import { tempDir } from '../testing/fixtures';
 import { PrivateDockerd } from '../testing/private-dockerd';
+import { tokenRegistry } from '../testing/token-registry';
 
 const LOCK = join(__dirname, '..', '..', 'envs', 'static-base', 'env.lock.json');
 const IMAGE_ID = JSON.parse(readFileSync(LOCK, 'utf8')).imageId as string;
@@ -141,6 +142,27 @@ describe('pinned images from the workspace registries', () => {
     assert.match(build.stderr, /writing the layer/, 'the lock build ran');
     assert.equal(build.stdout, `reprokit/static-base@${IMAGE_ID}\n`);
     assert.equal(privateHas(), IMAGE_ID);
+  });
+
+  it('a registry that wants a token: the manifest search and the docker pull both go through the token flow', async () => {
+    privateRemove();
+    const front = tokenRegistry(`p14-test-${process.pid}/reprokit/static-base`);
+    await new Promise<void>((done) => front.server.listen(0, '127.0.0.1', done));
+    try {
+      const entry = `127.0.0.1:${(front.server.address() as AddressInfo).port}/p14-test-${process.pid}`;
+      const result = await pullPinnedImage(privateDocker, 'reprokit/static-base', IMAGE_ID, [entry]);
+      assert.equal(result.imageId, IMAGE_ID, result.refused.join('\n'));
+      assert.match(result.from!, new RegExp(`^${entry}/reprokit/static-base@sha256:[0-9a-f]{64}$`));
+      assert.equal(privateHas(), IMAGE_ID);
+      // Challenged first, then tokens asked for (reprokit's, then docker's), then only authorized requests got through.
+      assert.equal(front.seen[0].status, 401);
+      assert.ok(front.tokenRequests.length >= 2, `${front.tokenRequests.length} token requests`);
+      assert.ok(front.seen.some((s) => s.status === 200 && s.path.includes('/blobs/')), 'docker fetched blobs through the front');
+      assert.ok(front.seen.filter((s) => s.status !== 401).every((s) => s.authorization === `Bearer ${front.TOKEN}`));
+    } finally {
+      front.server.closeAllConnections();
+      await new Promise((done) => front.server.close(done));
+    }
   });
 
   it('a registry that is down: one line, exit 2, and the pull gives up within 2 s', async () => {

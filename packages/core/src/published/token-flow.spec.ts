@@ -4,7 +4,6 @@
 // authorized requests to the local registry (127.0.0.1:5000), where reprokit's push put the image.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,56 +12,18 @@ import { pushOciImage } from '../oci/push';
 import { tempDir } from '../testing/fixtures';
 import { writeTestImage, type TestImage } from '../testing/images';
 import { runCli } from '../testing/run-cli';
+import { tokenRegistry } from '../testing/token-registry';
 import { parseBearerChallenge } from './registry';
 
 const REGISTRY = '127.0.0.1:5000';
 const repository = `p14-token-${process.pid}`;
-const SERVICE = 'p14-test-registry';
-const TOKEN = `p14-token-${process.pid}-${Date.now()}`;
-
-interface Seen {
-  path: string;
-  authorization?: string;
-  status: number;
-}
-
-/** The token-gated front of the local registry. `refuse`: the token service says 401 to everyone. */
-function tokenRegistry(): { server: Server; seen: Seen[]; tokenRequests: URL[]; mode: { refuse: boolean } } {
-  const seen: Seen[] = [];
-  const tokenRequests: URL[] = [];
-  const mode = { refuse: false };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    if (url.pathname === '/token') {
-      tokenRequests.push(url);
-      if (mode.refuse) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"access denied"}]}');
-      if (url.searchParams.get('service') !== SERVICE || url.searchParams.get('scope') !== `repository:${repository}:pull`) return res.writeHead(400).end('bad scope');
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: TOKEN, expires_in: 300 }));
-    }
-    const authorized = req.headers.authorization === `Bearer ${TOKEN}`;
-    if (!authorized) {
-      seen.push({ path: url.pathname, authorization: req.headers.authorization, status: 401 });
-      const realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
-      return res
-        .writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="${SERVICE}",scope="repository:${repository}:pull"`, 'content-type': 'application/json' })
-        .end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
-    }
-    const upstream = request({ host: '127.0.0.1', port: 5000, method: req.method, path: req.url, headers: { accept: req.headers.accept ?? '*/*' } }, (answer: IncomingMessage) => {
-      seen.push({ path: url.pathname, authorization: req.headers.authorization, status: answer.statusCode! });
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    upstream.end();
-  });
-  return { server, seen, tokenRequests, mode };
-}
 
 describe('the anonymous token flow against a token-gated registry', () => {
   const dir = tempDir('rk-token-');
   const project = join(dir, 'project');
   const manifestPath = join(project, 'repro-manifest.json');
-  const front = tokenRegistry();
+  const front = tokenRegistry(repository);
+  const { SERVICE, TOKEN } = front;
   let image: TestImage;
   let ref = '';
 

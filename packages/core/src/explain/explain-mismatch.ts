@@ -27,6 +27,8 @@ export interface ExplainOptions {
   keepDir?: string;
   /** Published locations are fetched with this timeout (default 30 s). */
   timeoutMs?: number;
+  /** Fetch the expected bytes from published locations when no copy is kept (default true; the report asks only with --published). */
+  fetchPublished?: boolean;
   log?: (line: string) => void;
 }
 
@@ -57,7 +59,7 @@ async function explainOne(check: ArtifactCheck, artifact: Artifact | undefined, 
   const work = mkdtempSync(join(tmpdir(), 'reprokit-expected-'));
   const tried: string[] = [];
   try {
-    for (const location of artifact?.published ?? []) {
+    for (const location of options.fetchPublished === false ? [] : (artifact?.published ?? [])) {
       if (!('url' in location) && !('pacman' in location)) continue;
       let url: string;
       try {

@@ -11,6 +11,7 @@ import { verifyThreshold, type ThresholdResult } from '../attest/threshold';
 import { checkPublished, type PublishedResult } from '../published/check';
 import { verifyReadManifest, type ArtifactCheck } from '../manifest/verify';
 import { REPROKIT_VERSION } from '../version';
+import type { MismatchExplanation } from '../explain/explain-mismatch';
 import { extraResults } from './extra-results';
 import { readVariationResult } from './variation-results';
 import type { ArtifactReport, ArtifactVerdict, Environment, ProjectReport, ReprokitReport, VerdictCounts } from './report-types';
@@ -103,6 +104,21 @@ function explain(check: ArtifactCheck, status: ArtifactVerdict, manifestRel: str
   }
 }
 
+/** Lines of `reprokit diff` shown under one artifact: enough to name what differs, not a whole listing. */
+const MAX_DIFF_LINES = 40;
+
+function diffExplanation(explanation: MismatchExplanation | undefined): string[] {
+  if (!explanation) return [];
+  if (!explanation.diff) return explanation.note ? [explanation.note] : [];
+  const lines = loadRenderDiff().renderDiff(explanation.diff, '  ').trimEnd().split('\n');
+  const shown = lines.length > MAX_DIFF_LINES ? [...lines.slice(0, MAX_DIFF_LINES), `  … ${lines.length - MAX_DIFF_LINES} more lines (reprokit verify explains in full)`] : lines;
+  return [`what differs from the expected bytes (${explanation.expectedFrom}):`, ...shown];
+}
+
+// Loaded only when something mismatched: the format readers and the HTTP client.
+const loadExplain = () => require('../explain/explain-mismatch') as typeof import('../explain/explain-mismatch');
+const loadRenderDiff = () => require('../diff/render') as typeof import('../diff/render');
+
 /** One entry per builder image (or host toolchain); an image's toolchain is kept where any artifact names it. */
 function environmentKey(env: Environment): string {
   return env.type === 'container' ? `container\0${env.image}` : `host\0${env.toolchain}`;
@@ -148,6 +164,11 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     if (options.published && manifest.artifacts.some((artifact) => (artifact as { published?: object[] }).published?.length)) {
       publication = await checkPublished(manifestPath);
     }
+    // Each MISMATCH explained by `reprokit diff` against the expected bytes: a kept copy (a build that
+    // matched keeps one), or with --published a published location serving them.
+    const explanations = result.checks.some((check) => check.status === 'mismatch')
+      ? await loadExplain().explainMismatches(result, { fetchPublished: options.published === true })
+      : [];
     let attested: ThresholdResult | undefined;
     if (options.attestations) {
       attested = await verifyThreshold({ manifestPath, attestationsDir: options.attestations.dir, trustedKeysPath: options.attestations.trustedKeys, threshold: options.attestations.threshold });
@@ -165,7 +186,7 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
         ...(check.actual ? { actual: check.actual } : {}),
         ...(check.environment ? { environment: { ...check.environment } } : {}),
         ...(check.image ? { image: { id: check.image.id, manifestDigest: check.image.manifestDigest } } : {}),
-        explanation: explain(check, status, manifestRel),
+        explanation: [...explain(check, status, manifestRel), ...diffExplanation(explanations.find((e) => e.artifact === check.name))],
       };
       const published = publishedByName.get(check.name);
       if (published?.length) artifact.published = published;

@@ -12,6 +12,8 @@ import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
 import { main } from '../cli';
 import { writeVaryResultFiles } from '../vary/result-file';
+import { keepMatchedArtifacts } from '../explain/keep-matches';
+import { verifyManifest } from '../manifest/verify';
 import { signEnvelope } from '../attest/dsse';
 import { generateSigningKey } from '../attest/keygen';
 import { parsePrivateKey } from '../attest/keys';
@@ -218,6 +220,22 @@ describe('reprokit report', () => {
     const good = report.projects.find((p) => p.name === 'good')!.artifacts[0];
     assert.deepEqual(good.extra, [{ source: 'packages/good/dist/.reprokit/good.bin.intoto.json', label: 'intoto', text: 'in-toto statement, https://slsa.dev/provenance/v1, 1 subject' }]);
     assert.deepEqual(good.variations, { verdict: 'not varied', summary: 'variation result not read: a symbolic link', variations: [], culprits: [], source: 'packages/good/dist/.reprokit/good.bin.vary.json' });
+  });
+
+  it('explains a mismatch with reprokit diff against a kept copy of the expected bytes, and says what to do when there is none', async () => {
+    const root = await workspace();
+    // A build that matched kept its artifacts (reproduce and checksum do this): then one byte changed.
+    await project(root, 'packages/kept', 'kept', { 'notes.txt': 'one\ntwo\nthree\n' });
+    keepMatchedArtifacts(await verifyManifest(join(root, 'packages/kept/repro-manifest.json')));
+    writeFileSync(join(root, 'packages/kept/dist/notes.txt'), 'one\nTWO\nthree\n');
+    const report = await collectReport({ workspaceRoot: root, pins: false });
+    const explanation = (projectName: string, name: string) => report.projects.find((p) => p.name === projectName)!.artifacts.find((a) => a.name === name)!.explanation;
+    const kept = explanation('kept', 'notes.txt');
+    assert.ok(kept.includes('what differs from the expected bytes (kept copy):'), kept.join('\n'));
+    assert.ok(kept.some((line) => /^\s*-two$/.test(line)) && kept.some((line) => /^\s*\+TWO$/.test(line)), kept.join('\n'));
+    // bad's a.bin was changed before anything kept it: no expected bytes, and the next step.
+    assert.ok(explanation('bad', 'a.bin').some((line) => /^no copy of the expected bytes: a build that matches keeps one/.test(line)), explanation('bad', 'a.bin').join('\n'));
+    assert.match(renderReportHtml(report, { linkBase: '..' }), /<li>what differs from the expected bytes \(kept copy\):<\/li>/);
   });
 
   it('shows what variation builds found: a column per artifact, the culprits with what differs, the same in Markdown', async () => {

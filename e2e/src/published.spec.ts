@@ -93,6 +93,11 @@ describe('nx run asdf:published against local publications', () => {
       assert.match(output, /^asdf: what differs from the expected bytes \(kept copy\):$/m);
       assert.match(output, /^ {4}section \.rodata: /m);
       assert.match(output, /differ \(elf\): 1 difference$/m);
+      // The checksum executor too (its build targets left out: Nx would restore the good file from its cache).
+      const checksum = ws.nx('run', 'asdf:checksum', '--excludeTaskDependencies');
+      assert.notEqual(checksum.status, 0, checksum.output);
+      assert.match(checksum.output, /^asdf: what differs from the expected bytes \(kept copy\):$/m);
+      assert.match(checksum.output, /^ {4}section \.rodata: /m);
     } finally {
       writeFileSync(file, good);
     }

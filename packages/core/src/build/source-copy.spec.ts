@@ -81,4 +81,15 @@ describe('writeSourceCopyTar', () => {
       message: new RegExp(`^${join(dir, 'src/pipe')}: device, socket or FIFO in the project`),
     });
   });
+
+  it('writes every directory in reverse name order for vary\'s file-order variation, parents still first, the same entries', () => {
+    const dir = project();
+    const options = { mtime: 1_700_000_000, uid: 1000, gid: 1001, excluded: ['dist', 'target', 'repro-manifest.json'] };
+    const tars = { name: join(tempDir(), 'name.tar'), reverse: join(tempDir(), 'reverse.tar') };
+    writeSourceCopyTar(dir, tars.name, options);
+    writeSourceCopyTar(dir, tars.reverse, { ...options, order: 'reverse' });
+    const names = (tar: string) => gnuTarListing(tar).map((line) => line.split(' ').slice(5).join(' '));
+    assert.deepEqual(names(tars.reverse), ['src/', 'src/sub/', 'src/sub/b.c', 'src/b-link.c -> sub/b.c', 'src/a.c', 'configure', 'Makefile']);
+    assert.deepEqual([...names(tars.reverse)].sort(), [...names(tars.name)].sort());
+  });
 });

@@ -52,6 +52,23 @@ export interface SourceCopyOptions {
   gid: number;
   /** Top-level names left out (the output directory, target/, the manifest). */
   excluded: string[];
+  /**
+   * The order entries are written (and so created when unpacked): `name` (default), or `reverse`,
+   * every directory's entries in reverse name order, parents still first. On tmpfs a directory
+   * lists its entries by creation order, so this is how `vary` changes what readdir returns.
+   */
+  order?: 'name' | 'reverse';
+}
+
+/** Paths in reverse name order within every directory, parents' order reversed too. */
+function reverseTreeOrder(paths: string[]): string[] {
+  const byComponents = (a: string, b: string) => {
+    const x = a.split('/');
+    const y = b.split('/');
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return -compareStrings(x[i], y[i]);
+    return x.length - y.length;
+  };
+  return [...paths].sort(byComponents);
 }
 
 /**
@@ -62,7 +79,8 @@ export interface SourceCopyOptions {
  * the files' content, their names and their executable bits.
  */
 export function writeSourceCopyTar(projectDir: string, outPath: string, options: SourceCopyOptions): { files: number; size: number } {
-  const files = sourceFiles(projectDir, options.excluded);
+  const sorted = sourceFiles(projectDir, options.excluded);
+  const files = options.order === 'reverse' ? reverseTreeOrder(sorted) : sorted;
   const owner = { uid: options.uid, gid: options.gid };
   const fd = openSync(outPath, 'w', 0o600);
   try {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { isAbsolute, join, sep } from 'node:path';
 import { prepareBuilder } from '../build/container-build';
 import { runInContainer } from '../docker/docker';
@@ -6,7 +6,8 @@ import { isUserError, UserError } from '../errors';
 import { selectVariations } from './applicability';
 import { imageFacts } from './image-facts';
 import { runVariations, type BuildOutcome } from './run-variations';
-import { COPY_AND_BUILD_SCRIPT, sourceCopyList } from './source-copy';
+import { writeSourceCopyTar } from '../build/source-copy';
+import { COPY_AND_BUILD_SCRIPT } from './source-copy';
 import { variedConditions, type BuildConditions, type Variation, type VariationName } from './variations';
 
 /** A build run in a pinned image as a command: what `elf` (cargo or a declared command) runs. */
@@ -81,10 +82,18 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
   const { applied, notApplied } = selectVariations('command', facts, options.variations);
   rmSync(build.workDir, { recursive: true, force: true });
   mkdirSync(build.workDir, { recursive: true });
-  const lists = {
-    name: writeList(build, 'name'),
-    reverse: writeList(build, 'reverse'),
+  if (!facts.tar) throw new UserError(`${build.image}: the image has no tar, which vary unpacks each build's source copy with (add tar to its environment)`);
+  // The in-tree builds' normalized copy (what a checkout has, one mtime, modes 0644/0755), in the
+  // two orders file-order needs: unpacked on tmpfs, the order written is the order readdir returns.
+  const [uid, gid] = user.split(':').map(Number);
+  const copy = (order: 'name' | 'reverse') => {
+    const path = join(build.workDir, `source.${order}.tar`);
+    writeSourceCopyTar(build.projectDir, path, { mtime: build.sourceDateEpoch, uid, gid, excluded: build.exclude, order });
+    // Mounted read-only for the build user, whoever runs reprokit.
+    chmodSync(path, 0o644);
+    return path;
   };
+  const sources = { name: copy('name'), reverse: copy('reverse') };
 
   const run = async (label: string, variations: readonly Variation[]): Promise<BuildOutcome> => {
     const conditions: BuildConditions = variedConditions(facts, build.sourceDateEpoch, variations);
@@ -92,7 +101,7 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
     mkdirSync(out, { recursive: true });
     // The build user (varied too) must be able to write here, whatever the host user is.
     chmodSync(out, 0o777);
-    const [uid, gid] = conditions.user.split(':');
+    const [runUid, runGid] = conditions.user.split(':');
     const prefix = `${options.logPrefix}[${label}] `;
     options.log(`${prefix}building`);
     try {
@@ -102,12 +111,11 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
         user: conditions.user,
         env: { ...conditions.env, ...build.env },
         mounts: [
-          { host: build.projectDir, container: '/reprokit/in', readOnly: true },
-          { host: lists[conditions.fileOrder], container: '/reprokit/copy-list', readOnly: true },
+          { host: sources[conditions.fileOrder], container: '/reprokit/source.tar', readOnly: true },
           { host: out, container: '/out', readOnly: false },
         ],
         workdir: '/',
-        tmpfs: { [conditions.sourcePath]: `rw,exec,uid=${uid},gid=${gid},mode=0755` },
+        tmpfs: { [conditions.sourcePath]: `rw,exec,uid=${runUid},gid=${runGid},mode=0755` },
         hostname: conditions.hostname,
         domainname: conditions.domainname,
         cpuset: conditions.cpuset,
@@ -148,10 +156,4 @@ export function checkArtifactPath(path: string, where: string): void {
   if (isAbsolute(path) || path.split('/').some((part) => part === '..' || part === '')) {
     throw new UserError(`${where}: ${JSON.stringify(path)} must be a relative path below /out without ..`);
   }
-}
-
-function writeList(build: VaryCommandBuild, order: 'name' | 'reverse'): string {
-  const path = join(build.workDir, `copy-list.${order}`);
-  writeFileSync(path, sourceCopyList(build.projectDir, { exclude: build.exclude, order }), { mode: 0o644 });
-  return path;
 }

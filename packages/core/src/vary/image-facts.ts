@@ -9,7 +9,7 @@ import type { ImageFacts } from './variations';
 const LIBFAKETIME_PATHS = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'];
 
 /** What the image has: a function of its content, so of its ID. */
-type ImageContentFacts = Pick<ImageFacts, 'libfaketime' | 'utf8Locale' | 'setarch'>;
+type ImageContentFacts = Pick<ImageFacts, 'libfaketime' | 'utf8Locale' | 'setarch' | 'tar'>;
 
 /** Probed facts by image ID, for this process. */
 const known = new Map<string, ImageContentFacts>();
@@ -32,8 +32,8 @@ function readCached(file: string): ImageContentFacts | undefined {
     const path = data.libfaketime;
     if (path !== undefined && !LIBFAKETIME_PATHS.includes(path as string)) return undefined;
     if (data.utf8Locale !== undefined && data.utf8Locale !== 'C.UTF-8') return undefined;
-    if (typeof data.setarch !== 'boolean') return undefined;
-    return { libfaketime: path as string | undefined, utf8Locale: data.utf8Locale as string | undefined, setarch: data.setarch };
+    if (typeof data.setarch !== 'boolean' || typeof data.tar !== 'boolean') return undefined;
+    return { libfaketime: path as string | undefined, utf8Locale: data.utf8Locale as string | undefined, setarch: data.setarch, tar: data.tar };
   } catch {
     return undefined;
   }
@@ -50,6 +50,7 @@ export async function imageFacts(docker: Docker, imageId: string, user: string, 
       ...LIBFAKETIME_PATHS.map((path) => `[ -e ${path} ] && echo faketime ${path}`),
       '[ -d /usr/lib/locale/C.utf8 ] && echo locale C.UTF-8',
       'command -v setarch >/dev/null && echo setarch',
+      'command -v tar >/dev/null && echo tar',
       'true',
     ].join('\n');
     await runInContainer(docker, { image: imageId, cmd: ['sh', '-c', script], user, env: {}, mounts: [], workdir: '/', logPrefix, log: (line) => lines.push(line.slice(logPrefix.length)) });
@@ -57,6 +58,7 @@ export async function imageFacts(docker: Docker, imageId: string, user: string, 
       libfaketime: lines.find((line) => line.startsWith('faketime '))?.slice('faketime '.length),
       utf8Locale: lines.includes('locale C.UTF-8') ? 'C.UTF-8' : undefined,
       setarch: lines.includes('setarch'),
+      tar: lines.includes('tar'),
     };
     if (file) {
       try {

@@ -12,6 +12,8 @@ export interface ImageFacts {
   utf8Locale?: string;
   /** The image has setarch (util-linux). */
   setarch: boolean;
+  /** The image has tar, which unpacks a command build's source copy. */
+  tar: boolean;
   /** CPUs the daemon can give a container. */
   cpus: number;
   /** The image's build user, `uid:gid`. */
@@ -63,7 +65,6 @@ export interface Variation {
 
 /** The control build's conditions: those of a normal reprokit build, plus the control side of each variation. */
 export function controlConditions(facts: ImageFacts, sourceDateEpoch: number): BuildConditions {
-  const jobs = String(facts.cpus);
   return {
     sourcePath: '/src',
     fileOrder: 'name',
@@ -74,13 +75,11 @@ export function controlConditions(facts: ImageFacts, sourceDateEpoch: number): B
     cpuset: facts.cpus > 1 ? `0-${facts.cpus - 1}` : '0',
     wrapper: [],
     env: {
+      // What a command build's container has (build/container-build.ts): the control build is that build.
       SOURCE_DATE_EPOCH: String(sourceDateEpoch),
-      // reprotest's pair: 26 hours apart, so the date differs whatever the time of day.
-      TZ: 'GMT+12',
+      TZ: 'UTC',
       LC_ALL: 'C',
       HOME: '/home/build',
-      CARGO_BUILD_JOBS: jobs,
-      MAKEFLAGS: `-j${jobs}`,
     },
   };
 }
@@ -90,6 +89,14 @@ const FAKETIME_OFFSET = `+${FAKETIME_DAYS}d`;
 const VARIED_SOURCE_PATH = '/build/reprokit-vary/a/deeper/path/src';
 const VARIED_HOME = '/tmp/reprokit-vary-home';
 const EXTRA_ENV = ['REPROKIT_VARY_CAPTURE_ENVIRONMENT', 'i_capture_the_environment'] as const;
+
+/**
+ * A zone whose date differs from UTC's now, so a build printing the local date differs: UTC-12
+ * before noon UTC, UTC+14 from noon (POSIX TZ names count the other way: GMT+12 is UTC-12).
+ */
+function variedTimezone(): string {
+  return new Date().getUTCHours() < 12 ? 'GMT+12' : 'GMT-14';
+}
 
 function shiftedUser(user: string): string {
   const [uid, gid] = user.split(':').map(Number);
@@ -156,9 +163,9 @@ export const VARIATIONS: readonly Variation[] = [
   },
   {
     name: 'timezone',
-    describe: () => 'TZ GMT+12 -> GMT-14',
+    describe: () => `TZ UTC -> ${variedTimezone()} (another date than UTC's at this hour)`,
     unavailable: () => undefined,
-    apply: (c) => void (c.env.TZ = 'GMT-14'),
+    apply: (c) => void (c.env.TZ = variedTimezone()),
   },
   {
     name: 'environment',
@@ -168,7 +175,7 @@ export const VARIATIONS: readonly Variation[] = [
   },
   {
     name: 'cpus',
-    describe: (f) => `${f.cpus} CPUs and ${f.cpus} jobs -> 1 CPU and 1 job (cpuset; CARGO_BUILD_JOBS, MAKEFLAGS)`,
+    describe: (f) => `${f.cpus} CPUs -> 1 CPU (docker cpuset) and 1 job (CARGO_BUILD_JOBS=1, MAKEFLAGS=-j1)`,
     unavailable: (f) => (f.cpus > 1 ? undefined : 'the daemon has only one CPU'),
     apply: (c, f) => {
       c.cpuset = String(f.cpus - 1);

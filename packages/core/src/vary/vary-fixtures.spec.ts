@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { buildArtifactInContainer } from '../build/container-build';
 import { tempDir } from '../testing/fixtures';
 import { varyCommandBuild, type VaryResult } from './container-vary';
 import { renderVaryReport } from './report';
@@ -76,6 +77,27 @@ describe('vary on real builds (docker, c-builder)', () => {
       assert.match(text, new RegExp(`^${fixture} ${artifact.replace('.', '\\.')}: NOT REPRODUCIBLE under ${variation}$`, 'm'));
     });
   }
+
+  it('the control build is the elf executor\'s in-tree build, byte for byte (same copy, command, image and environment)', async () => {
+    const dir = tempDir('reprokit-vary-control-');
+    const projectDir = join(dir, 'clock');
+    cpSync(join(fixtures, 'clock'), projectDir, { recursive: true });
+    try {
+      // The clock fixture differs under the clock, so vary keeps its builds' outputs.
+      const result = await varyCommandBuild(
+        { label: 'clock', projectDir, image: helloC.image, envLock: join(repo, helloC.envLock), command: ['make', 'OUT=/out'], artifacts: [{ name: 'clock', path: 'clock' }], sourceDateEpoch: 1795564800, exclude: ['dist', 'target'], workDir: join(projectDir, 'target', 'reprokit-vary') },
+        { variations: ['clock'], logPrefix: '', log },
+      );
+      assert.ok(result.keptIn, renderVaryReport([result]));
+      const built = await buildArtifactInContainer({
+        projectDir, image: helloC.image, envLock: join(repo, helloC.envLock), command: ['make', 'OUT=/out'], artifact: 'clock', inTree: true,
+        name: 'clock', kind: 'elf', outputDir: join(projectDir, 'dist'), sourceDateEpoch: 1795564800, logPrefix: '', log,
+      });
+      assert.ok(readFileSync(built.file).equals(readFileSync(join(result.keptIn!, 'control', 'clock'))), 'the executor\'s build and vary\'s control build differ');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('only the variations asked for are tried: the clock fixture reproduces when the clock is left alone', async () => {
     const result = await vary('clock', 'clock', ['build-path', 'umask', 'timezone']);

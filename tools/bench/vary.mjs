@@ -2,6 +2,8 @@
 // The price of variation builds: `vary` of asdf's elf target with all variations at once (a control
 // build and a varied build side by side, each from a fresh copy of the source in a fresh container,
 // then the comparison) against one cold build of asdf through the elf executor's build, alternating.
+// The warm-up run probes the builder image once; later runs use the facts cached by image ID, as
+// every vary after the first of an image does.
 // Target: <= 2.2x. Both run in this process with their modules loaded, as in Nx's task runner.
 // Usage: tools/bench/vary [--runs N] [--no-fail]
 import { execFileSync } from 'node:child_process';

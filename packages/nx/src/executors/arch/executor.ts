@@ -1,8 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildArchPackages, DEFAULT_BUILDDIR, DEFAULT_STARTDIR, renderArchVerify, UserError, verifyArchPackage } from '@reprokit/core';
+import { buildArchPackages, renderArchVerify, UserError, verifyArchPackage } from '@reprokit/core';
 import { join, relative, resolve } from 'node:path';
 import { projectPaths, runUserFacing } from '../../project';
 import { recordProvenance } from '../../provenance';
+import { makepkgInput } from './makepkg-input';
 import type { ArchExecutorSchema } from './schema';
 
 export default async function archExecutor(options: ArchExecutorSchema, context: ExecutorContext) {
@@ -15,16 +16,9 @@ export default async function archExecutor(options: ArchExecutorSchema, context:
     const outputDir = resolve(project.dir, options.outputDir ?? 'dist');
     const provenance = recordProvenance(context, project, options, { outputDir, envLocks: [options.envLock && resolve(context.root, options.envLock)], logPrefix });
     const result = await buildArchPackages({
-      projectDir: project.dir,
-      pkgbuildLabel: relative(process.cwd(), join(project.dir, 'PKGBUILD')) || 'PKGBUILD',
+      ...makepkgInput(project, options, context.root),
       environment,
       image: options.image,
-      envLock: options.envLock && resolve(context.root, options.envLock),
-      sourceDateEpoch: options.sourceDateEpoch,
-      sourceTarball: options.sourceTarball ?? 'src.tgz',
-      builddir: options.builddir ?? DEFAULT_BUILDDIR,
-      startdir: options.startdir ?? DEFAULT_STARTDIR,
-      repo: options.repo,
       outputDir,
       workDir: join(project.dir, 'target', 'reprokit-arch'),
       logPrefix,

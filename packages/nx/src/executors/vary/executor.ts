@@ -1,7 +1,5 @@
 import { readTargetOptions, type ExecutorContext } from '@nx/devkit';
 import {
-  DEFAULT_BUILDDIR,
-  DEFAULT_STARTDIR,
   MANIFEST_FILE,
   renderVaryReport,
   rustContainerCommand,
@@ -17,10 +15,12 @@ import {
   type VaryCommandBuild,
   type VaryResult,
 } from '@reprokit/core';
-import { join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { projectPaths, runUserFacing, type ProjectPaths } from '../../project';
+import { makepkgInput } from '../arch/makepkg-input';
 import type { ArchExecutorSchema } from '../arch/schema';
 import type { ElfExecutorSchema } from '../elf/schema';
+import { imageBuildInput } from '../oci/image-input';
 import type { OciExecutorSchema } from '../oci/schema';
 import type { VaryExecutorSchema } from './schema';
 
@@ -74,44 +74,15 @@ export default async function varyExecutor(options: VaryExecutorSchema, context:
         result = await varyCommandBuild(elfBuild(project, name, targetOptions as ElfExecutorSchema, context.root), vary);
       } else if (target.executor === '@reprokit/nx:oci') {
         const oci = targetOptions as OciExecutorSchema;
-        // What the oci executor passes to buildImageArtifact, minus the outputs (vary builds in its own directory).
-        result = await varyOciBuild(
-          {
-            label,
-            dockerfile: resolve(project.dir, oci.dockerfile ?? 'Dockerfile'),
-            context: resolve(project.dir, oci.context ?? '.'),
-            buildArgs: oci.buildArgs,
-            keepTemporaryFiles: oci.keepTemporaryFiles,
-            sourceDateEpoch: oci.sourceDateEpoch ?? sourceDateEpochFromGit(project.dir, [MANIFEST_FILE]),
-            envLocks: (oci.envLocks ?? []).map((lock) => resolve(context.root, lock)),
-            name: oci.name ?? `${project.name}-image`,
-            tag: oci.tag ?? `${project.name}:latest`,
-            workDir: varyWorkDir(project.dir, label),
-          },
-          vary,
-        );
+        // What the oci executor builds, in vary's own directories.
+        result = await varyOciBuild({ ...imageBuildInput(project, oci, context.root), label, workDir: varyWorkDir(project.dir, label) }, vary);
       } else {
         const arch = targetOptions as ArchExecutorSchema;
         const where = `${project.root}: targets.${name}.options`;
         if ((arch.environment ?? 'container') !== 'container') throw new UserError(`${where}.environment: vary builds in containers only (host builds use whatever the host has)`);
         if (!arch.image) throw new UserError(`${where}.image: required (name@sha256:<digest>)`);
-        // What the arch executor passes to buildArchPackages, minus the outputs.
-        result = await varyArchBuild(
-          {
-            label,
-            projectDir: project.dir,
-            pkgbuildLabel: relative(process.cwd(), join(project.dir, 'PKGBUILD')) || 'PKGBUILD',
-            image: arch.image,
-            envLock: arch.envLock && resolve(context.root, arch.envLock),
-            sourceDateEpoch: arch.sourceDateEpoch,
-            sourceTarball: arch.sourceTarball ?? 'src.tgz',
-            builddir: arch.builddir ?? DEFAULT_BUILDDIR,
-            startdir: arch.startdir ?? DEFAULT_STARTDIR,
-            repo: arch.repo,
-            workDir: varyWorkDir(project.dir, label),
-          },
-          vary,
-        );
+        // What the arch executor builds, in vary's own directories.
+        result = await varyArchBuild({ ...makepkgInput(project, arch, context.root), label, image: arch.image, workDir: varyWorkDir(project.dir, label) }, vary);
       }
       results.push(result);
       // Beside the build's own records, where the workspace report and verify look (an output of this target).

@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
-import { isAbsolute, join, sep } from 'node:path';
+import { isAbsolute, join, posix, sep } from 'node:path';
 import { prepareBuilder } from '../build/container-build';
 import { runInContainer } from '../docker/docker';
 import { isUserError, UserError } from '../errors';
@@ -76,7 +76,8 @@ export interface VaryResult {
  * a fresh container of the same pinned image with a fresh copy of the source.
  */
 export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOptions): Promise<VaryResult> {
-  for (const artifact of build.artifacts) checkArtifactPath(artifact.path, `${build.label}: artifact`);
+  const paths = build.artifacts.map((artifact) => checkArtifactPath(artifact.path, `${build.label}: artifact`));
+  const after = copyFromSource(paths);
   const { docker, imageId, user } = await prepareBuilder({ image: build.image, envLock: build.envLock, logPrefix: options.logPrefix, log: options.log });
   const facts = await imageFacts(docker, imageId, user, options.logPrefix);
   const { applied, notApplied } = selectVariations('command', facts, options.variations);
@@ -107,7 +108,7 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
     try {
       await runInContainer(docker, {
         image: imageId,
-        cmd: ['sh', '-c', COPY_AND_BUILD_SCRIPT, 'sh', conditions.sourcePath, conditions.umask, ...conditions.wrapper, ...build.command],
+        cmd: ['sh', '-c', COPY_AND_BUILD_SCRIPT, 'sh', conditions.sourcePath, conditions.umask, after, ...conditions.wrapper, ...build.command],
         user: conditions.user,
         env: { ...conditions.env, ...build.env },
         mounts: [
@@ -130,11 +131,11 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
       return { failed: exit ? `\`${build.command.join(' ')}\` failed with exit ${exit}${last && error.message.includes('\n') ? ` (last line: ${last})` : ''}` : error.message.split('\n')[0] };
     }
     const files = new Map<string, string>();
-    for (const artifact of build.artifacts) {
-      const file = artifactFile(out, artifact.path);
+    build.artifacts.forEach((artifact, i) => {
+      const file = artifactFile(out, paths[i].out);
       if (file) files.set(artifact.name, file);
-      else if (label === 'control') throw new UserError(`${build.label}: the control build left no regular file /out/${artifact.path}`);
-    }
+      else if (label === 'control') throw new UserError(`${build.label}: the control build left no regular file ${paths[i].inSource ? artifact.path : `/out/${artifact.path}`}`);
+    });
     return { files };
   };
   return runVariations({ label: build.label, image: build.image, imageId, facts, applied, notApplied, run, workDir: build.workDir, parallel: options.parallel });
@@ -151,9 +152,26 @@ function artifactFile(out: string, path: string): string | undefined {
   return real.startsWith(realpathSync(out) + sep) ? real : undefined;
 }
 
-/** Artifact paths are relative and stay below /out. */
-export function checkArtifactPath(path: string, where: string): void {
-  if (isAbsolute(path) || path.split('/').some((part) => part === '..' || part === '')) {
-    throw new UserError(`${where}: ${JSON.stringify(path)} must be a relative path below /out without ..`);
+/** Where an in-tree build's artifacts (below the source copy) are copied to, inside /out. */
+const FROM_SOURCE = '.reprokit-src';
+
+/**
+ * Artifact paths stay below /out (relative) or, for an in-tree build, below /src (`/src/lua`, the
+ * copy the build ran in, wherever the build-path variation put it). Returns the path below /out
+ * where the build leaves it, and the path below the source copy to copy it from.
+ */
+export function checkArtifactPath(path: string, where: string): { out: string; inSource?: string } {
+  const inSource = path.startsWith('/src/') ? path.slice('/src/'.length) : undefined;
+  const rel = inSource ?? path;
+  if (isAbsolute(rel) || rel.split('/').some((part) => part === '..' || part === '' || part === '.')) {
+    throw new UserError(`${where}: ${JSON.stringify(path)} must be a relative path below /out, or below /src for an in-tree build, without ..`);
   }
+  return inSource ? { out: `${FROM_SOURCE}/${inSource}`, inSource } : { out: path };
+}
+
+/** Shell text that copies the in-tree artifacts out of the source copy ($src) after the build. */
+function copyFromSource(paths: { out: string; inSource?: string }[]): string {
+  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const copies = paths.flatMap((p) => (p.inSource ? [`mkdir -p ${quote(posix.dirname('/out/' + p.out))} && cp -P -- "$src"/${quote(p.inSource)} ${quote('/out/' + p.out)}`] : []));
+  return copies.join('\n') || ':';
 }

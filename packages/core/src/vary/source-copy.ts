@@ -6,16 +6,18 @@
  * first), so the order written is what varies the order a build lists its files in, without
  * disorderfs and FUSE, which containers do not have.
  *
- * The shell run first in the container (argv: source path, umask, command…): unpack the copy with
- * its modes and mtimes (-p: as the build user, not through the umask; make compares mtimes), make a
- * HOME that lives in /tmp, set the umask, then run the build.
+ * The shell run in the container (argv: source path, umask, what to run after, command…): unpack
+ * the copy with its modes and mtimes (-p: as the build user, not through the umask; make compares
+ * mtimes), make a HOME that lives in /tmp, set the umask, run the build, then copy an in-tree
+ * build's artifacts out of the copy into /out (the tmpfs is gone with the container).
  */
 export const COPY_AND_BUILD_SCRIPT = [
   'set -e',
-  'src=$1; mask=$2; shift 2',
+  'src=$1; mask=$2; after=$3; shift 3',
   'tar -xpf /reprokit/source.tar -C "$src"',
   'case $HOME in /tmp/*) mkdir -p "$HOME" ;; esac',
   'cd "$src"',
   'umask "$mask"',
-  'exec "$@"',
+  '"$@"',
+  'eval "$after"',
 ].join('\n');

@@ -78,22 +78,24 @@ describe('vary on real builds (docker, c-builder)', () => {
     });
   }
 
-  it('the control build is the elf executor\'s in-tree build, byte for byte (same copy, command, image and environment)', async () => {
+  it('the control build is the elf executor\'s in-tree build, byte for byte (same copy, command, image and environment), its artifact below /src', async () => {
     const dir = tempDir('reprokit-vary-control-');
     const projectDir = join(dir, 'clock');
     cpSync(join(fixtures, 'clock'), projectDir, { recursive: true });
     try {
       // The clock fixture differs under the clock, so vary keeps its builds' outputs.
       const result = await varyCommandBuild(
-        { label: 'clock', projectDir, image: helloC.image, envLock: join(repo, helloC.envLock), command: ['make', 'OUT=/out'], artifacts: [{ name: 'clock', path: 'clock' }], sourceDateEpoch: 1795564800, exclude: ['dist', 'target'], workDir: join(projectDir, 'target', 'reprokit-vary') },
-        { variations: ['clock'], logPrefix: '', log },
+        { label: 'clock', projectDir, image: helloC.image, envLock: join(repo, helloC.envLock), command: ['make', 'OUT=.'], artifacts: [{ name: 'clock', path: '/src/clock' }], sourceDateEpoch: 1795564800, exclude: ['dist', 'target'], workDir: join(projectDir, 'target', 'reprokit-vary') },
+        { variations: ['clock', 'build-path'], logPrefix: '', log },
       );
+      // Built next to its sources, wherever the build path put them, and copied out after the build.
+      assert.deepEqual(result.artifacts[0].culprits.map((c) => c.variation), ['clock'], renderVaryReport([result]));
       assert.ok(result.keptIn, renderVaryReport([result]));
       const built = await buildArtifactInContainer({
-        projectDir, image: helloC.image, envLock: join(repo, helloC.envLock), command: ['make', 'OUT=/out'], artifact: 'clock', inTree: true,
+        projectDir, image: helloC.image, envLock: join(repo, helloC.envLock), command: ['make', 'OUT=.'], artifact: '/src/clock', inTree: true,
         name: 'clock', kind: 'elf', outputDir: join(projectDir, 'dist'), sourceDateEpoch: 1795564800, logPrefix: '', log,
       });
-      assert.ok(readFileSync(built.file).equals(readFileSync(join(result.keptIn!, 'control', 'clock'))), 'the executor\'s build and vary\'s control build differ');
+      assert.ok(readFileSync(built.file).equals(readFileSync(join(result.keptIn!, 'control', '.reprokit-src', 'clock'))), 'the executor\'s build and vary\'s control build differ');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -124,7 +126,10 @@ describe('vary on real builds (docker, c-builder)', () => {
       assert.doesNotMatch(bad.stderr, /\n\s+at /);
       const escape = spawnSync(process.execPath, [cli, ...args, '--artifact', '../../etc/passwd', '--', 'make'], { encoding: 'utf8' });
       assert.equal(escape.status, 2);
-      assert.match(escape.stderr, /artifact: "\.\.\/\.\.\/etc\/passwd" must be a relative path below \/out/);
+      assert.match(escape.stderr, /artifact: "\.\.\/\.\.\/etc\/passwd" must be a relative path below \/out, or below \/src for an in-tree build/);
+      const escapeSource = spawnSync(process.execPath, [cli, ...args, '--artifact', '/src/../etc/passwd', '--', 'make'], { encoding: 'utf8' });
+      assert.equal(escapeSource.status, 2);
+      assert.match(escapeSource.stderr, /artifact: "\/src\/\.\.\/etc\/passwd" must be a relative path/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -48,7 +48,7 @@ export { notVariedDocument, varyResultDocuments, writeVaryResultFiles, VARY_RESU
 export { formatFindings, formatJson, formatSarif, formatText, FORMATS, type Format } from './pins/format';
 export { reachesSeverity, SEVERITIES, SEVERITY_RANK, summarizeFindings, type Finding, type Severity } from './pins/rules';
 export { scanPins, type RepositoryResult, type ScanOptions } from './pins/scan';
-export { updatePins, type PinUpdateResult } from './pins/update';
+export { updatePins, type PinUpdateResult } from './pins/update/update';
 export * from './attest/provenance';
 export * from './attest/statement';
 export * from './attest/dsse';

@@ -1,5 +1,5 @@
 import { UserError } from '../errors';
-import { parseDockerfile as splitInstructions } from '../pins/dockerfile';
+import { parseDockerfile as splitInstructions } from '../pins/files/dockerfile';
 import { isPinnedImage } from '../pins/rules';
 import { expandText, parseJsonForm, parseKeyValues, splitWords, UnsetVariableError, type Word } from './dockerfile-words';
 import { heredocsOf, runHeredocCommand, type Heredoc } from './dockerfile-heredoc';

@@ -3,7 +3,7 @@ import { UserError } from '../errors';
 import { formatFindings, FORMATS, type Format } from './format';
 import { reachesSeverity, SEVERITIES, summarizeFindings, type Severity } from './rules';
 import { scanPins } from './scan';
-import { updatePins } from './update';
+import { updatePins } from './update/update';
 
 export const PINS_USAGE = `usage: reprokit pins check [DIR|FILE]… [--format text|json|sarif] [--fail-on error|warning|note] [--policy FILE]
        reprokit pins update [DIR|FILE]… [--dry-run] [--policy FILE]

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { tempDir } from '../testing/fixtures';
 import { formatFindings } from './format';
 import { scanPins } from './scan';
-import { MAX_SHELL_NESTING } from './shell';
+import { MAX_SHELL_NESTING } from './shell/shell';
 
 /** Inputs written to break the scanner (issue 12): each gives a finding or one line, fast, never a crash or a hang. */
 const CLI = join(__dirname, '..', '..', 'bin', 'reprokit.js');

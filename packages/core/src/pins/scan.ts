@@ -2,16 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { describeFsError, isUserError, UserError } from '../errors';
-import { checkDockerfile } from './dockerfile';
-import { checkCargoManifest, checkPackageJson, type RepositoryFiles } from './lockfiles';
-import { checkMakefile } from './makefile';
-import { nugetRestoreLockedByRepository } from './nuget-repository';
-import { checkPkgbuild } from './pkgbuild';
+import { checkDockerfile } from './files/dockerfile';
+import { checkCargoManifest, checkPackageJson, type RepositoryFiles } from './files/lockfiles';
+import { checkMakefile } from './files/makefile';
+import { nugetRestoreLockedByRepository } from './files/nuget-repository';
+import { checkPkgbuild } from './files/pkgbuild';
 import { applyPolicy, EMPTY_POLICY, loadPolicy, POLICY_FILE, type LoadedPolicy } from './policy';
 import type { Finding, RawFinding } from './rules';
-import { checkShellScript } from './shell-rules';
+import { checkShellScript } from './shell/shell-rules';
 import { MappedText } from './mapped-text';
-import { checkWorkflow } from './workflow';
+import { checkWorkflow } from './files/workflow';
 
 /**
  * Files up to this size are read whole and checked, whatever their size: a size-based skip would let a

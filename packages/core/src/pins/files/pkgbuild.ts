@@ -1,7 +1,7 @@
-import { MappedText } from './mapped-text';
-import type { RawFinding } from './rules';
-import { parseShell, ShellParseError, type Pipeline, type Word } from './shell';
-import { checkPipelines, type ShellCheckOptions } from './shell-rules';
+import { MappedText } from '../mapped-text';
+import type { RawFinding } from '../rules';
+import { parseShell, ShellParseError, type Pipeline, type Word } from '../shell/shell';
+import { checkPipelines, type ShellCheckOptions } from '../shell/shell-rules';
 
 /** Checksum arrays makepkg verifies that resist collisions; md5sums and sha1sums do not count. */
 const STRONG_SUMS = ['sha256sums', 'sha512sums', 'b2sums', 'sha384sums', 'sha224sums'];

@@ -1,8 +1,8 @@
-import { MappedText, type Position } from './mapped-text';
-import { isPinnedImage, type RawFinding } from './rules';
-import type { Word } from './shell';
-import { DownloadScope, isContentPinnedUrl } from './downloads';
-import { checkPipelines, checkShellScript, type ShellCheckOptions } from './shell-rules';
+import { MappedText, type Position } from '../mapped-text';
+import { isPinnedImage, type RawFinding } from '../rules';
+import type { Word } from '../shell/shell';
+import { DownloadScope, isContentPinnedUrl } from '../shell/downloads';
+import { checkPipelines, checkShellScript, type ShellCheckOptions } from '../shell/shell-rules';
 
 /** One instruction, its continuation lines joined the way BuildKit joins them. */
 export interface Instruction {

@@ -1,6 +1,6 @@
-import { MappedText } from './mapped-text';
-import type { RawFinding } from './rules';
-import { checkShellScript, type ShellCheckOptions } from './shell-rules';
+import { MappedText } from '../mapped-text';
+import type { RawFinding } from '../rules';
+import { checkShellScript, type ShellCheckOptions } from '../shell/shell-rules';
 
 const ASSIGNMENT = /^(?:(?:export|override)\s+)*([A-Za-z_][A-Za-z0-9_.-]*)\s*(?:\?|:{1,3}|\+|!)?=\s*(.*)$/;
 const RULE = /^[^\t#=][^=]*?:(?!=)/;

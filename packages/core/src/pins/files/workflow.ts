@@ -1,8 +1,8 @@
 import type { Document, LineCounter, Scalar, YAMLMap } from 'yaml';
-import { MappedText, type Position } from './mapped-text';
-import { isPinnedImage, type RawFinding } from './rules';
-import { DownloadScope } from './downloads';
-import { checkShellScript, type ShellCheckOptions } from './shell-rules';
+import { MappedText, type Position } from '../mapped-text';
+import { isPinnedImage, type RawFinding } from '../rules';
+import { DownloadScope } from '../shell/downloads';
+import { checkShellScript, type ShellCheckOptions } from '../shell/shell-rules';
 
 type Node = ReturnType<Document['createNode']> | Scalar | YAMLMap | null | undefined;
 

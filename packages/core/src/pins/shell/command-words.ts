@@ -1,4 +1,4 @@
-import type { RawFinding } from './rules';
+import type { RawFinding } from '../rules';
 import type { SimpleCommand, Word } from './shell';
 
 /**

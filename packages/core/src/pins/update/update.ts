@@ -1,13 +1,13 @@
 import type Docker from 'dockerode';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectDocker } from '../docker/docker';
-import { isUserError } from '../errors';
-import { writeFileAtomic } from '../manifest/json-file';
-import { compareStrings } from '../manifest/manifest';
+import { connectDocker } from '../../docker/docker';
+import { isUserError } from '../../errors';
+import { writeFileAtomic } from '../../manifest/json-file';
+import { compareStrings } from '../../manifest/manifest';
 import { resolveImageDigest } from './resolve-digest';
-import type { Finding } from './rules';
-import { scanPins, type ScanOptions } from './scan';
+import type { Finding } from '../rules';
+import { scanPins, type ScanOptions } from '../scan';
 import { unifiedDiffOfLineEdits } from './unified-diff';
 
 /** The findings `pins update` can fix: an image reference written out where the finding points. */

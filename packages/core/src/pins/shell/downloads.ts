@@ -1,6 +1,6 @@
 import { at, baseName, commandName, commandWords } from './command-words';
-import type { Position } from './mapped-text';
-import type { RawFinding } from './rules';
+import type { Position } from '../mapped-text';
+import type { RawFinding } from '../rules';
 import { allPipelines, type Pipeline, type SimpleCommand, type Word } from './shell';
 
 /**

@@ -1,4 +1,4 @@
-import { MappedText, type Position } from './mapped-text';
+import { MappedText, type Position } from '../mapped-text';
 
 /**
  * Enough of the POSIX shell / bash grammar to find commands and their arguments reliably: quotes

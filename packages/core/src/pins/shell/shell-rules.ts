@@ -1,8 +1,8 @@
 import { at, commandName, commandWords, firstOperand } from './command-words';
 import { DownloadScope, SHELLS } from './downloads';
-import { MappedText } from './mapped-text';
+import { MappedText } from '../mapped-text';
 import { checkPackageManager } from './package-managers';
-import { isPinnedImage, type RawFinding } from './rules';
+import { isPinnedImage, type RawFinding } from '../rules';
 import { allPipelines, parseShell, ShellParseError, type Pipeline, type SimpleCommand, type Word } from './shell';
 
 /** Where a script comes from: `npm install` is only a finding where `npm ci` belongs (CI, images). */

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { registryOf } from '../docker/docker';
+import { registryOf } from '../../docker/docker';
 
 /** Where a tag was resolved to a digest, for the report. */
 export interface ResolvedImage {

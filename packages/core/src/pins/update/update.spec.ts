@@ -4,13 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { readBuildEnvLock } from '../env/build-env';
-import { connectDocker, pushImage } from '../docker/docker';
-import { tempDir } from '../testing/fixtures';
+import { readBuildEnvLock } from '../../env/build-env';
+import { connectDocker, pushImage } from '../../docker/docker';
+import { tempDir } from '../../testing/fixtures';
 import { updatePins } from './update';
 import { unifiedDiffOfLineEdits } from './unified-diff';
 
-const LOCK = join(__dirname, '..', '..', 'envs', 'rust-builder', 'env.lock.json');
+const LOCK = join(__dirname, '..', '..', '..', 'envs', 'rust-builder', 'env.lock.json');
 
 describe('pins update', () => {
   let id: string;

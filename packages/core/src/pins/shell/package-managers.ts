@@ -1,6 +1,6 @@
 import { at, firstOperand } from './command-words';
 import { isContentPinnedUrl } from './downloads';
-import type { RawFinding } from './rules';
+import type { RawFinding } from '../rules';
 import type { Word } from './shell';
 
 /**

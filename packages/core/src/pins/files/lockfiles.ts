@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { RawFinding } from './rules';
+import type { RawFinding } from '../rules';
 
 const NODE_LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
 const DEPENDENCY_KEYS = ['dependencies', 'devDependencies', 'optionalDependencies'];

@@ -190,7 +190,7 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
       };
       const published = publishedByName.get(check.name);
       if (published?.length) artifact.published = published;
-      const extra = extraResults(dirname(manifestPath), manifest.outputDir, check.name, root);
+      const extra = extraResults(dirname(manifestPath), manifest.outputDir, check.name, root, manifest.artifacts.map((a) => a.name));
       if (extra.length) artifact.extra = extra;
       const variations = readVariationResult(dirname(manifestPath), manifest.outputDir, check.name, root);
       if (variations) artifact.variations = variations;

@@ -33,7 +33,9 @@ function summarize(label: string, data: unknown): string {
  * (`<outputDir>/.reprokit/<artifact>.<label>.json`: provenance, variation builds, …), one line each.
  * Only regular files inside the project's output directory are read.
  */
-export function extraResults(manifestDir: string, outputDir: string, artifact: string, workspaceRoot: string): ExtraResult[] {
+export function extraResults(manifestDir: string, outputDir: string, artifact: string, workspaceRoot: string, artifacts: readonly string[] = [artifact]): ExtraResult[] {
+  // `asdf.pkg.vary.json` starts with `asdf.` too: a file belongs to the longest artifact name it starts with.
+  const longer = artifacts.filter((other) => other.length > artifact.length && other.startsWith(`${artifact}.`));
   const recordDir = resolve(manifestDir, outputDir, RECORD_DIR);
   const inside = relative(resolve(manifestDir), recordDir);
   if (inside.startsWith('..') || inside.startsWith(sep)) return [];
@@ -47,7 +49,7 @@ export function extraResults(manifestDir: string, outputDir: string, artifact: s
   const prefix = `${artifact}.`;
   const results: ExtraResult[] = [];
   for (const name of names.sort()) {
-    if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
+    if (!name.startsWith(prefix) || !name.endsWith('.json') || longer.some((other) => name.startsWith(`${other}.`))) continue;
     const label = name.slice(prefix.length, -'.json'.length);
     // `<artifact>.json` is the build record itself; `<artifact>.<kind>.json` of an arch build are records too.
     // The statements' run times are deliberately unsigned side files, not results.

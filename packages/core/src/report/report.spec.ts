@@ -222,6 +222,22 @@ describe('reprokit report', () => {
     assert.deepEqual(good.variations, { verdict: 'not varied', summary: 'variation result not read: a symbolic link', variations: [], culprits: [], source: 'packages/good/dist/.reprokit/good.bin.vary.json' });
   });
 
+  it('gives a result file to the artifact whose name it starts with, the longest one (asdf.pkg.vary.json is not asdf\'s)', async () => {
+    const root = await workspace();
+    await project(root, 'packages/nested', 'nested', { tool: 'tool\n', 'tool.pkg': 'package\n' });
+    const statement = JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'tool.pkg' }], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} });
+    writeFileSync(join(root, 'packages/nested/dist/.reprokit/tool.pkg.intoto.json'), statement);
+    writeVaryResultFiles(join(root, 'packages/nested/dist'), [{ summary: 'REPRODUCIBLE UNDER 9 VARIATIONS', verdict: 'reproducible', artifact: 'tool.pkg', variations: ['clock'], culprits: [], image: '' }]);
+    const report = await collectReport({ workspaceRoot: root, pins: false });
+    const artifacts = report.projects.find((p) => p.name === 'nested')!.artifacts;
+    const tool = artifacts.find((a) => a.name === 'tool')!;
+    const pkg = artifacts.find((a) => a.name === 'tool.pkg')!;
+    assert.equal(tool.extra, undefined);
+    assert.equal(tool.variations, undefined);
+    assert.deepEqual(pkg.extra?.map((e) => e.label), ['intoto']);
+    assert.equal(pkg.variations?.summary, 'REPRODUCIBLE UNDER 9 VARIATIONS');
+  });
+
   it('explains a mismatch with reprokit diff against a kept copy of the expected bytes, and says what to do when there is none', async () => {
     const root = await workspace();
     // A build that matched kept its artifacts (reproduce and checksum do this): then one byte changed.

@@ -70,7 +70,7 @@ describe('nx run asdf:published against local publications', () => {
 
     server = spawn(process.execPath, ['-e', SERVER, served], { stdio: ['ignore', 'pipe', 'inherit'] });
     base = `http://127.0.0.1:${await new Promise<string>((resolve) => server.stdout!.once('data', (chunk) => resolve(String(chunk).trim())))}`;
-    const pushed = execFileSync(process.execPath, ['-e', PUSH, join(repoRoot, 'packages/core/dist/oci/push.js'), join(dist, 'asdf-image.oci'), `${REGISTRY}/${repository}`, '0.1.1'], { encoding: 'utf8' });
+    const pushed = execFileSync(process.execPath, ['-e', PUSH, join(repoRoot, 'packages/core/dist/oci/layout/push.js'), join(dist, 'asdf-image.oci'), `${REGISTRY}/${repository}`, '0.1.1'], { encoding: 'utf8' });
     assert.match(pushed, new RegExp(`^${REGISTRY}/${repository}@sha256:[0-9a-f]{64}\\n$`));
   });
 

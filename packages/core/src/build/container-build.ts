@@ -6,7 +6,7 @@ import { installArtifact } from './build-record';
 import { readBuildEnvLock } from '../env/build-env';
 import { connectDocker, ensureImage, parsePinnedImageRef, runInContainer } from '../docker/docker';
 import { buildEnv } from '../env/env-build';
-import { pullFromWorkspaceRegistries } from '../env/registry-pull';
+import { pullFromWorkspaceRegistries } from '../env/registry/registry-pull';
 import { UserError } from '../errors';
 import { MANIFEST_FILE, type ProducedArtifact } from '../manifest/manifest';
 import { writeSourceCopyTar } from './source-copy';

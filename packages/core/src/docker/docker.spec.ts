@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { readBuildEnvLock } from '../env/build-env';
 import { connectDocker, ensureImage, loadDockerArchive, parsePinnedImageRef, pushImage, runInContainer } from './docker';
-import { writeDockerArchive } from '../oci/image-files';
+import { writeDockerArchive } from '../oci/layout/image-files';
 import { imageConfigBytes, sha256Digest } from '../env/oci-config';
 import { TarWriter } from '../archive/tar-writer';
 import { tempDir } from '../testing/fixtures';

@@ -3,10 +3,10 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readBuildEnvLock, serializeBuildEnvLock } from './build-env';
 import { connectDocker, loadDockerArchive, pushImage } from '../docker/docker';
-import type { DebSources } from './deb-cache';
-import { recordSources } from './deb-sources';
+import type { DebSources } from './debs/deb-cache';
+import { recordSources } from './debs/deb-sources';
 import { buildEnvImage } from './env-image';
-import { noRegistryHolds, pullFromWorkspaceRegistries } from './registry-pull';
+import { noRegistryHolds, pullFromWorkspaceRegistries } from './registry/registry-pull';
 import { UserError } from '../errors';
 import { writeFileAtomic } from '../manifest/json-file';
 

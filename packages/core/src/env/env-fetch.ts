@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readBuildEnvLock } from './build-env';
-import { fetchLockedDebs, type DebSources } from './deb-cache';
+import { fetchLockedDebs, type DebSources } from './debs/deb-cache';
 import { writeFileAtomic } from '../manifest/json-file';
 import { compareStrings } from '../manifest/manifest';
 

@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { imageLockText, type BuildEnvLock } from './build-env';
-import { fetchLockedDebs, defaultDebCacheDir, type DebSources } from './deb-cache';
+import { fetchLockedDebs, defaultDebCacheDir, type DebSources } from './debs/deb-cache';
 import { UserError } from '../errors';
 import { resolveInside } from '../fs/contained-path';
 import { formatBytes, logProgress, type Progress } from '../progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
-import { writeDockerArchive } from '../oci/image-files';
+import { writeDockerArchive } from '../oci/layout/image-files';
 import { writeDirectoryTar } from '../archive/tar-writer';
 
 /** Debian 12 is merged-/usr: these are links into /usr before any package is unpacked. */

@@ -59,7 +59,7 @@ const layoutCase = (ctx: Ctx, edit: (dir: string, digests: ReturnType<typeof oci
   const dir = join(ctx.root, 'image.oci');
   const digests = ociLayout(dir, join(ctx.root, 'scratch'));
   edit(dir, digests);
-  return script(`await core('oci/validate-layout.js').validateOciLayout(${JSON.stringify(dir)})`);
+  return script(`await core('oci/layout/validate-layout.js').validateOciLayout(${JSON.stringify(dir)})`);
 };
 const blob = (dir: string, digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
 const copyCase = (ctx: Ctx, source: string, prepare?: (context: string) => void): Run => {
@@ -67,7 +67,7 @@ const copyCase = (ctx: Ctx, source: string, prepare?: (context: string) => void)
   mkdirSync(context, { recursive: true });
   writeFileSync(join(context, 'ok'), 'ok\n');
   prepare?.(context);
-  return script(`new (core('oci/build-context.js').BuildContext)(${JSON.stringify(context)}).copyEntries(${JSON.stringify(source)}, '/dst/', undefined, undefined, 'Dockerfile:2')`);
+  return script(`new (core('oci/dockerfile/build-context.js').BuildContext)(${JSON.stringify(context)}).copyEntries(${JSON.stringify(source)}, '/dst/', undefined, undefined, 'Dockerfile:2')`);
 };
 /** A zstd frame of RLE blocks (4 bytes per 128 KiB of zeros): 600 MiB from 19 KB, valid for `zstd -t`. */
 const zstdBomb = (): Buffer => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeBuildRecord } from '../build/build-record';
 import { imageConfigBytes } from '../env/oci-config';
-import { imageManifestFiles, writeOciLayout } from '../oci/image-files';
+import { imageManifestFiles, writeOciLayout } from '../oci/layout/image-files';
 import { recordManifest } from '../manifest/record';
 import { TarWriter } from '../archive/tar-writer';
 

@@ -8,7 +8,7 @@ import { hashFile, hashSmallFile, type FileDigest } from '../hash';
 import { compareStrings, readManifest, type Artifact, type PaperTrail, type ReproManifest } from './manifest';
 
 // Loaded for the first image: a manifest of plain files needs none of the OCI and docker code.
-const loadVerifyImage = () => require('../oci/verify-image') as typeof import('../oci/verify-image');
+const loadVerifyImage = () => require('../oci/layout/verify-image') as typeof import('../oci/layout/verify-image');
 
 export type ArtifactStatus = 'match' | 'mismatch' | 'missing' | 'unexpected';
 

@@ -7,7 +7,7 @@ import { UserError } from '../errors';
 import { hashFile } from '../hash';
 import { parseJson } from '../manifest/json-file';
 import { sha256Digest } from '../env/oci-config';
-import type { ImageConfig, LayerFile } from './image-files';
+import type { ImageConfig, LayerFile } from './layout/image-files';
 import { FsView } from './stage-files';
 import { extractTar } from './tar-import';
 

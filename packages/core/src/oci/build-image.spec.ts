@@ -8,8 +8,8 @@ import { imageConfigBytes, sha256Digest } from '../env/oci-config';
 import { TarWriter } from '../archive/tar-writer';
 import { importDockerArchive } from './base-image';
 import { buildImageArtifact } from './image-artifact';
-import { writeDockerArchive, type LayerFile } from './image-files';
-import { validateOciLayout } from './validate-layout';
+import { writeDockerArchive, type LayerFile } from './layout/image-files';
+import { validateOciLayout } from './layout/validate-layout';
 
 // Real docker: the image is loaded and docker's image ID compared with the computed one.
 describe('buildImageArtifact (docker)', () => {

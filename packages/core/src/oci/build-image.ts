@@ -10,15 +10,15 @@ import type { RunnerOverrides } from '../build/runner-overrides';
 import { isoDate, sha256Digest } from '../env/oci-config';
 import { archiveKind, downloadChecked, downloadName, gunzipFile } from './add-sources';
 import { exportBaseImage } from './base-image';
-import { BuildContext } from './build-context';
-import { DEFAULT_SHELL, planDockerfile, type CopySource, type ImageSource, type Owner, type Stage, type StageInstruction } from './dockerfile';
-import type { RunMount } from './dockerfile-mount';
-import { imageConfigJson, writeDockerArchive, type HistoryEntry, type ImageConfig, type LayerFile, type RuntimeConfig } from './image-files';
+import { BuildContext } from './dockerfile/build-context';
+import { DEFAULT_SHELL, planDockerfile, type CopySource, type ImageSource, type Owner, type Stage, type StageInstruction } from './dockerfile/dockerfile';
+import type { RunMount } from './dockerfile/dockerfile-mount';
+import { imageConfigJson, writeDockerArchive, type HistoryEntry, type ImageConfig, type LayerFile, type RuntimeConfig } from './layout/image-files';
 import { imagePath, writeLayer, type LayerEntry } from './layer';
 import { runChanges } from './run-changes';
 import { FsView, resolveInStage, statInContainer, type FileNode } from './stage-files';
 import { extractTar } from './tar-import';
-import { hasWildcard, matchesPattern } from './wildcard';
+import { hasWildcard, matchesPattern } from './dockerfile/wildcard';
 
 export interface OciBuildInput {
   dockerfile: string;

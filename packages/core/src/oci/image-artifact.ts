@@ -4,10 +4,10 @@ import { connectDocker, loadDockerArchive } from '../docker/docker';
 import { UserError } from '../errors';
 import type { OciImage } from '../manifest/manifest';
 import { buildOciImage, type OciBuildInput } from './build-image';
-import { imageManifestFiles, writeDockerArchive, writeOciLayout } from './image-files';
+import { imageManifestFiles, writeDockerArchive, writeOciLayout } from './layout/image-files';
 import { REPROKIT_VERSION } from '../version';
-import { pushOciImage } from './push';
-import { validateOciLayout } from './validate-layout';
+import { pushOciImage } from './layout/push';
+import { validateOciLayout } from './layout/validate-layout';
 
 export interface ImageArtifactBuild extends OciBuildInput {
   /** The artifact's name: `<name>.tar` (docker-archive) and `<name>.oci/` (OCI layout) in the output directory. */

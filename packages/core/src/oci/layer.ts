@@ -2,7 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import { posix } from 'node:path';
 import { UserError } from '../errors';
 import { TarWriter } from '../archive/tar-writer';
-import type { LayerFile } from './image-files';
+import type { LayerFile } from './layout/image-files';
 
 /** One entry of a layer reprokit writes: a path inside the image (no leading `/`) and what it is. */
 export type LayerEntry = {

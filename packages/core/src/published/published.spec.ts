@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { recordArtifact, writeManifest, readManifest, type Artifact, type PublishedLocation } from '../manifest/manifest';
-import { pushOciImage } from '../oci/push';
+import { pushOciImage } from '../oci/layout/push';
 import { recordManifest } from '../manifest/record';
 import { checkPublished } from './check';
 import { projectWithManifest, tempDir } from '../testing/fixtures';

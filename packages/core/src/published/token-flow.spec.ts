@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { recordArtifact, writeManifest } from '../manifest/manifest';
-import { pushOciImage } from '../oci/push';
+import { pushOciImage } from '../oci/layout/push';
 import { tempDir } from '../testing/fixtures';
 import { writeTestImage, type TestImage } from '../testing/images';
 import { runCli } from '../testing/run-cli';

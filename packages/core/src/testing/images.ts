@@ -1,7 +1,7 @@
 // Small real images for reprokit's tests, written by reprokit's own image writer.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { imageConfigJson, imageManifestFiles, writeDockerArchive, writeOciLayout, type ImageManifestFiles, type LayerFile } from '../oci/image-files';
+import { imageConfigJson, imageManifestFiles, writeDockerArchive, writeOciLayout, type ImageManifestFiles, type LayerFile } from '../oci/layout/image-files';
 import { writeDirectoryTar } from '../archive/tar-writer';
 
 export interface TestImage {

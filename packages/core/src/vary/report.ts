@@ -1,4 +1,4 @@
-import type { VaryResult } from './container-vary';
+import type { VaryResult } from './kinds/container-vary';
 
 /** True when every artifact of every build reproduced under all variations. */
 export function varyPassed(results: readonly VaryResult[]): boolean {

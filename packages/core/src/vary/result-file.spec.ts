@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readBuildRecords, writeBuildRecord } from '../build/build-record';
 import { tempDir } from '../testing/fixtures';
-import type { VaryResult } from './container-vary';
+import type { VaryResult } from './kinds/container-vary';
 import { notVariedDocument, varyResultDocuments, writeVaryResultFiles } from './result-file';
 
 const result: VaryResult = {

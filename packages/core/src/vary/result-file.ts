@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { RECORD_DIR } from '../build/build-record';
 import { UserError } from '../errors';
 import { writeFileAtomic } from '../manifest/json-file';
-import type { VaryResult } from './container-vary';
+import type { VaryResult } from './kinds/container-vary';
 
 /**
  * What `vary` leaves about each artifact beside its build record, for the workspace report (which

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { UserError } from '../errors';
 import { describeDifference } from './compare';
-import type { ArtifactVerdict, VaryResult } from './container-vary';
+import type { ArtifactVerdict, VaryResult } from './kinds/container-vary';
 import type { ImageFacts, Variation, VariationName } from './variations';
 
 /**

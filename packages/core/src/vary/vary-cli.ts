@@ -4,7 +4,7 @@ import { UserError } from '../errors';
 import { sourceDateEpochFromGit } from '../git';
 import { MANIFEST_FILE } from '../manifest/manifest';
 import { rustContainerCommand } from '../build/rust-container-build';
-import { varyCommandBuild, type VaryCommandBuild } from './container-vary';
+import { varyCommandBuild, type VaryCommandBuild } from './kinds/container-vary';
 import { renderVaryReport, varyPassed } from './report';
 import { varyResultDocuments, writeVaryResultFiles } from './result-file';
 import { VARIATION_NAMES, type VariationName } from './variations';

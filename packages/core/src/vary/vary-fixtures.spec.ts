@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildArtifactInContainer } from '../build/container-build';
 import { tempDir } from '../testing/fixtures';
-import { varyCommandBuild, type VaryResult } from './container-vary';
+import { varyCommandBuild, type VaryResult } from './kinds/container-vary';
 import { renderVaryReport } from './report';
 import { VARIATION_NAMES } from './variations';
 

@@ -4,12 +4,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { imageLockText, serializeBuildEnvLock, type BuildEnvLock, type LockedPackage } from './build-env';
+import { imageLockText, serializeBuildEnvLock, type BuildEnvLock, type LockedPackage } from '../build-env';
 import { fetchLockedDebs } from './deb-cache';
 import { recordSources, SNAPSHOT_ORIGIN } from './deb-sources';
-import { emptyAptConfig } from '../testing/empty-apt';
-import { tempDir } from '../testing/fixtures';
-import { ARCHIVE_STAMP, SnapshotMirror } from '../testing/snapshot-mirror';
+import { emptyAptConfig } from '../../testing/empty-apt';
+import { tempDir } from '../../testing/fixtures';
+import { ARCHIVE_STAMP, SnapshotMirror } from '../../testing/snapshot-mirror';
 
 
 /** A package whose "deb" is random bytes: fetching checks bytes and sizes, not the format. */

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
-import { buildArchPackages, type MakepkgBuild } from '../arch/makepkg-build';
-import { readBuildRecords } from '../build/build-record';
-import { prepareBuilder } from '../build/container-build';
+import { buildArchPackages, type MakepkgBuild } from '../../arch/makepkg-build';
+import { readBuildRecords } from '../../build/build-record';
+import { prepareBuilder } from '../../build/container-build';
 import { rmSync } from 'node:fs';
-import { isUserError } from '../errors';
-import { runnerVariations, selectVariations } from './applicability';
+import { isUserError } from '../../errors';
+import { runnerVariations, selectVariations } from '../applicability';
 import type { VaryOptions, VaryResult } from './container-vary';
-import { imageFacts } from './image-facts';
-import { runVariations, type BuildOutcome } from './run-variations';
-import type { Variation } from './variations';
+import { imageFacts } from '../image-facts';
+import { runVariations, type BuildOutcome } from '../run-variations';
+import type { Variation } from '../variations';
 
 /** An `arch` target's build as vary runs it: buildArchPackages, as the executor calls it, in scratch directories. */
 export interface VaryArchBuild extends Omit<MakepkgBuild, 'environment' | 'outputDir' | 'workDir' | 'logPrefix' | 'log' | 'overrides' | 'image'> {

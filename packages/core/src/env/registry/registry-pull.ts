@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
-import { registryOf } from '../docker/docker';
-import { selectManifest } from '../diff/image';
-import { UserError } from '../errors';
-import { parseImageReference, RegistryClient } from '../published/registry';
+import { registryOf } from '../../docker/docker';
+import { selectManifest } from '../../diff/image';
+import { UserError } from '../../errors';
+import { parseImageReference, RegistryClient } from '../../published/registry';
 import { IMAGE_REGISTRIES_ENV, imageRegistries } from './image-registries';
 
 /** How many of a repository's tags are read (one manifest request each) before giving up on it. */

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LockedPackage } from './build-env-lock-types';
-import { UserError } from '../errors';
+import type { LockedPackage } from '../build-env-lock-types';
+import { UserError } from '../../errors';
 
 /**
  * Where a locked .deb can come from besides apt, and how its lasting URL is found: kpcyrd's

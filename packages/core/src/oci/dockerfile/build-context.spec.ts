@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildContext } from './build-context';
-import { writeLayer } from './layer';
+import { writeLayer } from '../layer';
 
 describe('BuildContext', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reprokit-context-'));

@@ -1,7 +1,7 @@
-import { logProgress } from '../progress';
+import { logProgress } from '../../progress';
 import { openAsBlob } from 'node:fs';
-import { registryOf } from '../docker/docker';
-import { UserError } from '../errors';
+import { registryOf } from '../../docker/docker';
+import { UserError } from '../../errors';
 import { MANIFEST_MEDIA_TYPE, type ImageManifestFiles, type LayerFile } from './image-files';
 
 /**

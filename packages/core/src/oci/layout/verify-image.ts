@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectDocker, loadDockerArchive } from '../docker/docker';
-import { UserError } from '../errors';
-import { readRegularFile } from '../fs/regular-file';
-import { MAX_JSON_BYTES } from '../manifest/json-file';
-import type { OciImage } from '../manifest/manifest';
+import { connectDocker, loadDockerArchive } from '../../docker/docker';
+import { UserError } from '../../errors';
+import { readRegularFile } from '../../fs/regular-file';
+import { MAX_JSON_BYTES } from '../../manifest/json-file';
+import type { OciImage } from '../../manifest/manifest';
 import { validateOciLayout } from './validate-layout';
 
 /**

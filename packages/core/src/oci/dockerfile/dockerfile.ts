@@ -1,11 +1,11 @@
-import { UserError } from '../errors';
-import { parseDockerfile as splitInstructions } from '../pins/files/dockerfile';
-import { isPinnedImage } from '../pins/rules';
+import { UserError } from '../../errors';
+import { parseDockerfile as splitInstructions } from '../../pins/files/dockerfile';
+import { isPinnedImage } from '../../pins/rules';
 import { expandText, parseJsonForm, parseKeyValues, splitWords, UnsetVariableError, type Word } from './dockerfile-words';
 import { heredocsOf, runHeredocCommand, type Heredoc } from './dockerfile-heredoc';
 import { parseHealthcheck, type Healthcheck } from './dockerfile-healthcheck';
 import { parseRunMount, type RunMount } from './dockerfile-mount';
-import type { RuntimeConfig } from './image-files';
+import type { RuntimeConfig } from '../layout/image-files';
 
 /** Where a stage or a `COPY --from` takes its files from. */
 export type ImageSource = { kind: 'scratch' } | { kind: 'image'; ref: string } | { kind: 'stage'; index: number };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../errors';
-import { readJsonFile } from '../manifest/json-file';
+import { UserError } from '../../errors';
+import { readJsonFile } from '../../manifest/json-file';
 
 /** The environment variable that lists the registries (comma or space separated); it wins over nx.json. */
 export const IMAGE_REGISTRIES_ENV = 'REPROKIT_IMAGE_REGISTRIES';

@@ -1,17 +1,17 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareBuilder } from '../build/container-build';
-import { connectDocker, parsePinnedImageRef } from '../docker/docker';
-import { findEnvLockForImage } from '../env/build-env';
-import { isUserError, UserError } from '../errors';
-import { buildOciImage, type OciBuildInput } from '../oci/build-image';
-import { planDockerfile } from '../oci/dockerfile';
-import { writeDockerArchive } from '../oci/image-files';
-import { runnerVariations, selectVariations } from './applicability';
+import { prepareBuilder } from '../../build/container-build';
+import { connectDocker, parsePinnedImageRef } from '../../docker/docker';
+import { findEnvLockForImage } from '../../env/build-env';
+import { isUserError, UserError } from '../../errors';
+import { buildOciImage, type OciBuildInput } from '../../oci/build-image';
+import { planDockerfile } from '../../oci/dockerfile/dockerfile';
+import { writeDockerArchive } from '../../oci/layout/image-files';
+import { runnerVariations, selectVariations } from '../applicability';
 import type { VaryOptions, VaryResult } from './container-vary';
-import { imageFacts } from './image-facts';
-import { runVariations, type BuildOutcome } from './run-variations';
-import type { Variation, VariationName } from './variations';
+import { imageFacts } from '../image-facts';
+import { runVariations, type BuildOutcome } from '../run-variations';
+import type { Variation, VariationName } from '../variations';
 
 /** An `oci` target's build as vary runs it: reprokit's own image builder, as the executor calls it. */
 export interface VaryOciBuild extends Omit<OciBuildInput, 'workDir' | 'logPrefix' | 'log' | 'runOverrides'> {

@@ -1,8 +1,8 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sha256Digest } from '../env/oci-config';
-import { TarWriter } from '../archive/tar-writer';
-import type { Healthcheck } from './dockerfile-healthcheck';
+import { sha256Digest } from '../../env/oci-config';
+import { TarWriter } from '../../archive/tar-writer';
+import type { Healthcheck } from '../dockerfile/dockerfile-healthcheck';
 
 /**
  * How reprokit stores an image, and why its digests are the same on every machine:

@@ -1,14 +1,14 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { isAbsolute, join, posix, sep } from 'node:path';
-import { prepareBuilder } from '../build/container-build';
-import { runInContainer } from '../docker/docker';
-import { isUserError, UserError } from '../errors';
-import { selectVariations } from './applicability';
-import { imageFacts } from './image-facts';
-import { runVariations, type BuildOutcome } from './run-variations';
-import { writeSourceCopyTar } from '../build/source-copy';
-import { COPY_AND_BUILD_SCRIPT } from './source-copy';
-import { variedConditions, type BuildConditions, type Variation, type VariationName } from './variations';
+import { prepareBuilder } from '../../build/container-build';
+import { runInContainer } from '../../docker/docker';
+import { isUserError, UserError } from '../../errors';
+import { selectVariations } from '../applicability';
+import { imageFacts } from '../image-facts';
+import { runVariations, type BuildOutcome } from '../run-variations';
+import { writeSourceCopyTar } from '../../build/source-copy';
+import { COPY_AND_BUILD_SCRIPT } from '../source-copy';
+import { variedConditions, type BuildConditions, type Variation, type VariationName } from '../variations';
 
 /** A build run in a pinned image as a command: what `elf` (cargo or a declared command) runs. */
 export interface VaryCommandBuild {

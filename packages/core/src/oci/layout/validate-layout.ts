@@ -1,19 +1,19 @@
 import type { ValidateFunction } from 'ajv';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../errors';
-import { hashFile } from '../hash';
-import { resolveInside } from '../fs/contained-path';
-import { readRegularFile } from '../fs/regular-file';
-import { MAX_JSON_BYTES, parseJson } from '../manifest/json-file';
-import { describeSchemaError } from '../manifest/json-schema';
+import { UserError } from '../../errors';
+import { hashFile } from '../../hash';
+import { resolveInside } from '../../fs/contained-path';
+import { readRegularFile } from '../../fs/regular-file';
+import { MAX_JSON_BYTES, parseJson } from '../../manifest/json-file';
+import { describeSchemaError } from '../../manifest/json-schema';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, type Descriptor } from './image-files';
 
 type Document = 'layout' | 'index' | 'manifest' | 'config';
 
 /** The OCI image-spec's own schemas (schema/oci/), precompiled by ajv (tools/gen-schema-types.mjs). */
 function validatorOf(document: Document): ValidateFunction {
-  return require(`../../validators/oci-image-${document}.js`) as ValidateFunction;
+  return require(`../../../validators/oci-image-${document}.js`) as ValidateFunction;
 }
 
 const LAYER_MEDIA_TYPES = new Set([

@@ -1,4 +1,4 @@
-import type { MappedText } from '../pins/mapped-text';
+import type { MappedText } from '../../pins/mapped-text';
 
 /** A heredoc of RUN, COPY or ADD: `<<EOF` (expanded), `<<'EOF'` (literal), `<<-EOF` (leading tabs removed). */
 export interface Heredoc {

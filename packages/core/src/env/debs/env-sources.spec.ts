@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BuildEnvLock } from './build-env';
+import type { BuildEnvLock } from '../build-env';
 import { SNAPSHOT_ORIGIN } from './deb-sources';
-import { emptyAptConfig } from '../testing/empty-apt';
-import { tempDir } from '../testing/fixtures';
-import { SnapshotMirror } from '../testing/snapshot-mirror';
+import { emptyAptConfig } from '../../testing/empty-apt';
+import { tempDir } from '../../testing/fixtures';
+import { SnapshotMirror } from '../../testing/snapshot-mirror';
 
-const bin = join(__dirname, '..', '..', 'bin', 'reprokit.js');
-const LOCK = join(__dirname, '..', '..', 'envs', 'static-base', 'env.lock.json');
+const bin = join(__dirname, '..', '..', '..', 'bin', 'reprokit.js');
+const LOCK = join(__dirname, '..', '..', '..', 'envs', 'static-base', 'env.lock.json');
 
 /** The CLI in a child process, asynchronously: the mirror answers from this process meanwhile. */
 function reprokit(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { LockedPackage } from './build-env-lock-types';
+import type { LockedPackage } from '../build-env-lock-types';
 import { downloadTo, mirrorUrls, snapshotBase, snapshotUrlAt } from './deb-sources';
-import { UserError } from '../errors';
-import { hashFile } from '../hash';
+import { UserError } from '../../errors';
+import { hashFile } from '../../hash';
 
 /** Where downloaded .debs are kept between builds, keyed by their pool file name. */
 export function defaultDebCacheDir(): string {

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { readBuildEnvLock } from './build-env';
-import { buildEnv } from './env-build';
+import { readBuildEnvLock } from '../build-env';
+import { buildEnv } from '../env-build';
 import { imageRegistries } from './image-registries';
 import { registryRepository } from './registry-pull';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 /**
  * `reprokit env push` and `env pull`: how a team puts its pinned environment images in a registry,

@@ -3,14 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { tempDir } from '../testing/fixtures';
+import { tempDir } from '../../testing/fixtures';
 import { varyArchBuild } from './arch-vary';
 import { varyOciBuild } from './oci-vary';
-import { renderVaryReport } from './report';
+import { renderVaryReport } from '../report';
 
 // Real builds (docker required: without it these tests fail): an image and an Arch package that
 // are not reproducible, each because of one condition, and vary must name exactly that one.
-const repo = join(__dirname, '..', '..', '..', '..');
+const repo = join(__dirname, '..', '..', '..', '..', '..');
 const plugin = JSON.parse(readFileSync(join(repo, 'nx.json'), 'utf8')).plugins.find((p: { plugin: string }) => p.plugin === '@reprokit/nx').options;
 const EPOCH = 1795564800;
 const log = () => {};

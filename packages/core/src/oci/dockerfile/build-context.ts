@@ -1,10 +1,10 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { UserError } from '../errors';
-import { resolveInside } from '../fs/contained-path';
-import { compareStrings } from '../manifest/manifest';
-import { globToRegExp } from '../pins/glob';
-import { imagePath, type LayerEntry } from './layer';
+import { UserError } from '../../errors';
+import { resolveInside } from '../../fs/contained-path';
+import { compareStrings } from '../../manifest/manifest';
+import { globToRegExp } from '../../pins/glob';
+import { imagePath, type LayerEntry } from '../layer';
 import type { Owner } from './dockerfile';
 import { componentRegExp, hasWildcard } from './wildcard';
 

@@ -54,10 +54,11 @@ function toFingerprint({ size, digests }: FileDigest): Fingerprint {
   return { size, blake2b512: digests.blake2b512!, sha256: digests.sha256! };
 }
 
-/** Small files synchronously (10,000 one-byte artifacts await nothing), big ones streamed. */
+// Listed artifacts were just typed by the directory listing; anything else is checked before open.
 const LISTED = { noFollow: true, checkedRegular: true };
 const UNLISTED = { noFollow: true, checkedRegular: false };
 
+/** Small files synchronously (10,000 one-byte artifacts await nothing), big ones streamed. */
 function fingerprint(file: string, checkedRegular = false): Fingerprint | Promise<Fingerprint> {
   const options = checkedRegular ? LISTED : UNLISTED;
   const small = hashSmallFile(file, ALGORITHMS, options);

@@ -88,13 +88,27 @@ export async function prepareBuilder(build: {
     const tool = build.toolchainPackage && lock.packages.find((p) => build.toolchainPackage!.test(p.name));
     if (tool) toolchain = `${tool.name} ${tool.version}`;
     await buildEnv(build.envLock, { reuse: true, log: (line) => build.log(`${build.logPrefix}env: ${line}`) }, docker);
-  } else if (!(await docker.getImage(digest).inspect().then(() => true, () => false))) {
+  }
+  let imageId = build.envLock ? undefined : await imageWithDigest(docker, digest);
+  if (!build.envLock && !imageId) {
     // No lock builds it: the workspace's registries are the one place left besides the pin's own registry.
     const pulled = await pullFromWorkspaceRegistries(docker, parsePinnedImageRef(build.image).name, digest, (line) => build.log(build.logPrefix + line));
     for (const line of pulled.from ? [] : pulled.refused) build.log(build.logPrefix + line);
+    imageId = pulled.imageId;
   }
-  const imageId = await ensureImage(docker, build.image, (line) => build.log(build.logPrefix + line));
+  imageId ??= await ensureImage(docker, build.image, (line) => build.log(build.logPrefix + line));
   return { docker, imageId, user, toolchain };
+}
+
+/**
+ * The image docker has for a pin: by image ID, or by manifest digest under any repository (a
+ * manifest digest names the same content wherever it was pulled from, e.g. a team's mirror).
+ */
+async function imageWithDigest(docker: Docker, digest: string): Promise<string | undefined> {
+  const byId = await docker.getImage(digest).inspect().then((info) => info.Id, () => undefined);
+  if (byId) return byId;
+  const images = await docker.listImages({ digests: true });
+  return images.find((image) => (image.RepoDigests ?? []).some((repoDigest) => repoDigest.endsWith(`@${digest}`)))?.Id;
 }
 
 /**

@@ -165,6 +165,35 @@ describe('pinned images from the workspace registries', () => {
     }
   });
 
+  it('a base image pinned by manifest digest (FROM name@sha256:<manifest>) comes from the listed registry, then from docker', async () => {
+    privateRemove();
+    const manifestDigest = pushed[0].digest;
+    const pin = `reprokit/static-base@${manifestDigest}`;
+    const saved = process.env[IMAGE_REGISTRIES_ENV];
+    const prepare = async (registries: string) => {
+      process.env[IMAGE_REGISTRIES_ENV] = registries;
+      const lines: string[] = [];
+      const prepared = await prepareBuilder({ docker: privateDocker, image: pin, logPrefix: '[t] ', log: (line) => lines.push(line) });
+      return { imageId: prepared.imageId, lines };
+    };
+    try {
+      // Not there, and no registry listed: the name names none either, so nothing can be pulled.
+      process.env[IMAGE_REGISTRIES_ENV] = '';
+      await assert.rejects(prepareBuilder({ docker: privateDocker, image: pin, logPrefix: '', log: () => {} }), /is not present and names no registry to pull it from/);
+      const first = await prepare(GOOD);
+      assert.equal(first.imageId, IMAGE_ID, first.lines.join('\n'));
+      assert.ok(first.lines.includes(`[t] pulled ${IMAGE_ID} from ${GOOD}/reprokit/static-base@${manifestDigest}`), first.lines.join('\n'));
+      assert.equal(privateHas(), IMAGE_ID);
+      // Then docker has it under the mirror's name: found by its manifest digest, no registry asked.
+      const again = await prepare(`127.0.0.1:${await closedPort()}`);
+      assert.equal(again.imageId, IMAGE_ID);
+      assert.deepEqual(again.lines, []);
+    } finally {
+      if (saved === undefined) delete process.env[IMAGE_REGISTRIES_ENV];
+      else process.env[IMAGE_REGISTRIES_ENV] = saved;
+    }
+  });
+
   it('a registry that is down: one line, exit 2, and the pull gives up within 2 s', async () => {
     privateRemove();
     const down = `127.0.0.1:${await closedPort()}`;
@@ -172,7 +201,8 @@ describe('pinned images from the workspace registries', () => {
     const result = await pullPinnedImage(privateDocker, 'reprokit/static-base', IMAGE_ID, [down]);
     assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
     assert.equal(result.imageId, undefined);
-    assert.match(result.refused.join('\n'), new RegExp(`^${down}/reprokit/static-base: http://${down}/v2/reprokit/static-base/manifests/${envImageTag(IMAGE_ID)}: .*refused`));
+    // The pin is asked for first as a manifest digest, which is where an unreachable registry shows.
+    assert.match(result.refused.join('\n'), new RegExp(`^${down}/reprokit/static-base: http://${down}/v2/reprokit/static-base/manifests/${IMAGE_ID}: .*refused`));
     const pull = reprokit(['env', 'pull', LOCK, '--registry', down], { DOCKER_HOST: daemon.host });
     assert.equal(pull.status, 2, pull.stderr);
     assert.equal(pull.stderr.split('\n').filter(Boolean).length, 1, pull.stderr);

@@ -31,12 +31,13 @@ export function registryRepository(entry: string, name: string): string {
 }
 
 /**
- * Pulls the image whose image ID (config digest) is `imageId` from the first registry that holds
- * it. A registry cannot be asked for an image ID, so the repository's manifests are read (the tag
- * reprokit pushes first, then the others) until one's config digest is the pin; docker pulls that
- * manifest by digest (docker checks every blob against it), and the image it then has must be the
- * pinned ID, else it is refused. Nothing is trusted from the registry that docker and the ID do not
- * check.
+ * Pulls the pinned image from the first registry that holds it. A pin is an image ID (config
+ * digest: reprokit's builder pins) or a manifest digest (`FROM debian@sha256:…`, as `docker pull`
+ * and pin updaters write them). A manifest digest is asked for directly; an image ID cannot be, so
+ * the repository's manifests are read (the tag reprokit pushes first, then the others) until one's
+ * config digest is the pin. docker pulls that manifest by digest (docker checks every blob against
+ * it), and the image it then has must be the expected ID, else it is refused. Nothing is trusted
+ * from the registry that docker and the digests do not check.
  */
 export async function pullPinnedImage(
   docker: Docker,
@@ -48,7 +49,7 @@ export async function pullPinnedImage(
   const refused: string[] = [];
   for (const entry of registries) {
     const repository = registryRepository(entry, name);
-    let found: string | undefined;
+    let found: { digest: string; imageId: string } | undefined;
     try {
       found = await findManifestOf(repository, imageId, (line) => refused.push(line));
     } catch (error) {
@@ -56,8 +57,9 @@ export async function pullPinnedImage(
       continue;
     }
     if (!found) continue;
-    const ref = `${repository}@${found}`;
-    log(`pulling ${ref} (image ${imageId})`);
+    const ref = `${repository}@${found.digest}`;
+    const expected = found.imageId;
+    log(`pulling ${ref} (image ${expected})`);
     try {
       const stream = await docker.pull(ref);
       await new Promise<void>((done, fail) => docker.modem.followProgress(stream, (error) => (error ? fail(error) : done())));
@@ -66,22 +68,37 @@ export async function pullPinnedImage(
       continue;
     }
     const pulled = await docker.getImage(ref).inspect().then((info) => info.Id, () => undefined);
-    if (pulled !== imageId) {
+    if (pulled !== expected) {
       // Cannot happen when docker checked the config against the manifest; refused all the same.
-      refused.push(`${ref}: docker has it as ${pulled ?? 'nothing'}, not ${imageId}`);
+      refused.push(`${ref}: docker has it as ${pulled ?? 'nothing'}, not ${expected}`);
       await docker.getImage(ref).remove().catch(() => undefined);
       continue;
     }
     // The name a build from the lock gives it, so that it looks the same either way.
-    await docker.getImage(imageId).tag({ repo: name, tag: envImageTag(imageId) }).catch(() => undefined);
-    return { imageId, from: ref, refused };
+    await docker.getImage(expected).tag({ repo: name, tag: envImageTag(expected) }).catch(() => undefined);
+    return { imageId: expected, from: ref, refused };
   }
   return { refused };
 }
 
-/** The digest of the manifest in `repository` whose config digest is `imageId`, or undefined (with the reasons given to `refuse`). */
-async function findManifestOf(repository: string, imageId: string, refuse: (line: string) => void): Promise<string | undefined> {
+/**
+ * The manifest in `repository` the pin names (its digest, and the image ID it gives): the pin
+ * itself when it is a manifest digest there, else the manifest whose config digest is the pin; or
+ * undefined (with the reasons given to `refuse`).
+ */
+async function findManifestOf(repository: string, pin: string, refuse: (line: string) => void): Promise<{ digest: string; imageId: string } | undefined> {
   const client = new RegistryClient(parseImageReference(repository), { timeoutMs: REGISTRY_TIMEOUT_MS });
+  // The pin as a manifest digest: one request, not retried, since an image ID is no manifest and
+  // distribution 2.8 answers a blob's digest asked for as a manifest with 500, not 404. Nothing the
+  // registry says here goes unchecked: docker pulls by this digest and checks every blob against it.
+  const probe = new RegistryClient(parseImageReference(repository), { timeoutMs: REGISTRY_TIMEOUT_MS, retries: 0 });
+  const byDigest = await amd64Manifest(probe, pin).catch((error) => {
+    const status = (error as { status?: number }).status;
+    if (status === 404 || status === 500) return undefined;
+    throw error;
+  });
+  if (byDigest?.config) return { digest: pin, imageId: byDigest.config };
+  const imageId = pin;
   const preferred = envImageTag(imageId);
   const tags = [preferred];
   let listed = false;
@@ -91,7 +108,7 @@ async function findManifestOf(repository: string, imageId: string, refuse: (line
       if ((error as { status?: number }).status === 404) return undefined;
       throw error;
     });
-    if (manifest?.config === imageId) return manifest.digest;
+    if (manifest?.config === imageId) return { digest: manifest.digest, imageId };
     // A tag named after the pin holding another image is worth saying; other tags are just other images.
     if (manifest && tag === preferred) refuse(`${repository}:${tag}: holds image ${manifest.config ?? 'without a config'}, not the pinned ${imageId}: refused`);
     if (!listed) {
@@ -132,7 +149,7 @@ export async function pullFromWorkspaceRegistries(
   const listed = registries ?? (await imageRegistries());
   if (listed.length === 0) return { refused: [] };
   const result = await pullPinnedImage(docker, name, imageId, listed, log);
-  if (result.from) log(`pulled ${imageId} from ${result.from}`);
+  if (result.from) log(`pulled ${result.imageId} from ${result.from}`);
   return result;
 }
 

@@ -29,6 +29,14 @@ describe('caching and affected in a temp workspace', () => {
     assertMiss('a new file under src/');
   });
 
+  it('misses when a file the sources include_str! from outside src/ changes', () => {
+    ws.write('packages/asdf/NOTES.txt', 'first\n');
+    ws.write('packages/asdf/src/extra.rs', 'pub const NOTES: &str = include_str!("../NOTES.txt");\n');
+    assertMiss('include_str! of a new file');
+    ws.write('packages/asdf/NOTES.txt', 'second\n');
+    assertMiss('the included file');
+  });
+
   it('misses when Cargo.lock changes', () => {
     ws.write('packages/asdf/Cargo.lock', ws.read('packages/asdf/Cargo.lock') + '\n');
     assertMiss('Cargo.lock');

@@ -1,5 +1,6 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { includedFiles } from './included-files';
 import { type CargoManifest, readCargoManifest } from './manifest';
 import { readTomlFile, string, table } from './toml-file';
 
@@ -10,6 +11,8 @@ export interface CargoPackage {
   bins: string[];
   /** What its build reads, relative to `dir` (CargoManifest.sources). */
   sources: string[];
+  /** Files its sources include at compile time (`include_str!` …), relative to the workspace root. */
+  includes: string[];
   /** The Cargo workspace root cargo finds for it: where it builds, beside the shared Cargo.lock. */
   buildRoot: string;
   /** Direct path dependencies inside the Nx workspace (workspace-inherited ones resolved). */
@@ -169,7 +172,7 @@ export function readCargoModel(workspaceRoot: string, manifestFiles: string[]): 
       const root = ancestors(dir).find((a) => manifests.get(a)?.workspace);
       if (root !== undefined && members.get(root)?.has(dir)) buildRoot = root;
     }
-    packages.set(dir, { dir, name: manifest.packageName, bins: manifest.bins, sources: manifest.sources, buildRoot, pathDependencies: directPaths(manifest, buildRoot) });
+    packages.set(dir, { dir, name: manifest.packageName, bins: manifest.bins, sources: manifest.sources, includes: includedFiles(workspaceRoot, dir, manifest.sources), buildRoot, pathDependencies: directPaths(manifest, buildRoot) });
   }
   return { packages, vendored, configs };
 }

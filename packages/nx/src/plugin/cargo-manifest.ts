@@ -36,6 +36,8 @@ export function cargoFacts(model: CargoModel, dir: string): CargoFacts | undefin
       const parent = posix.dirname(source);
       inputs.push(at(crate, source === 'src' ? 'src/**/*' : parent === '.' ? source : `${parent}/**/*`));
     }
+    // What its sources include at compile time, wherever it lies (`include_str!("../README.md")`).
+    for (const file of model.packages.get(crate)!.includes) inputs.push(at('.', file));
   }
   // Every Cargo.toml cargo loads: the member's way up to the root, and every member of the workspace.
   const manifests = new Set<string>();

@@ -1,12 +1,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import { readRegularText } from '../fs/regular-file';
-import { RECORD_DIR } from '../build/build-record';
-import { isUserError } from '../errors';
+import { join, relative, sep } from 'node:path';
+import { readResultFile, recordDirOf, unreadableReason } from './result-files';
 import { VARY_RESULT_LABEL } from './variation-results';
-
-/** Result files are small JSON documents; anything bigger is named, not read. */
-const MAX_RESULT_BYTES = 1 << 20;
 
 export interface ExtraResult {
   source: string;
@@ -36,9 +31,8 @@ function summarize(label: string, data: unknown): string {
 export function extraResults(manifestDir: string, outputDir: string, artifact: string, workspaceRoot: string, artifacts: readonly string[] = [artifact]): ExtraResult[] {
   // `asdf.pkg.vary.json` starts with `asdf.` too: a file belongs to the longest artifact name it starts with.
   const longer = artifacts.filter((other) => other.length > artifact.length && other.startsWith(`${artifact}.`));
-  const recordDir = resolve(manifestDir, outputDir, RECORD_DIR);
-  const inside = relative(resolve(manifestDir), recordDir);
-  if (inside.startsWith('..') || inside.startsWith(sep)) return [];
+  const recordDir = recordDirOf(manifestDir, outputDir);
+  if (!recordDir) return [];
   let names: string[];
   try {
     if (!lstatSync(recordDir).isDirectory()) return [];
@@ -59,11 +53,9 @@ export function extraResults(manifestDir: string, outputDir: string, artifact: s
     const source = relative(workspaceRoot, file).split(sep).join('/');
     let text: string;
     try {
-      // A symbolic link is not followed: it could name a file outside the project.
-      if (lstatSync(file).isSymbolicLink()) throw new Error('a symbolic link');
-      text = readRegularText(file, MAX_RESULT_BYTES, 'a result file');
+      text = readResultFile(file, 'a result file');
     } catch (error) {
-      results.push({ source, label, text: `not read: ${isUserError(error) ? error.message.replace(`${file}: `, '') : (error as Error).message}` });
+      results.push({ source, label, text: `not read: ${unreadableReason(error, file)}` });
       continue;
     }
     try {

@@ -1,17 +1,12 @@
-import { lstatSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import { readRegularText } from '../fs/regular-file';
-import { RECORD_DIR } from '../build/build-record';
-import { isUserError } from '../errors';
+import { join, relative, sep } from 'node:path';
 import type { ArtifactReport } from './report-types';
+import { readResultFile, recordDirOf, unreadableReason } from './result-files';
 
 export type VariationReport = NonNullable<ArtifactReport['variations']>;
 
 /** What `reprokit vary` leaves beside an artifact's build record (see vary/result-file.ts). */
 export const VARY_RESULT_LABEL = 'vary';
 
-/** A result file is a few lines; a bigger one is named, not read. */
-const MAX_VARY_RESULT_BYTES = 1 << 20;
 /** Culprits and variations shown: far more than the catalogue has, so a hostile file cannot flood the page. */
 const MAX_ITEMS = 64;
 /** Text from the file is cut here: one line in a table cell or a list item. */
@@ -29,21 +24,17 @@ const oneLine = (value: unknown): string | undefined =>
  * not what `vary` writes is reported as such, never trusted in part.
  */
 export function readVariationResult(manifestDir: string, outputDir: string, artifact: string, workspaceRoot: string): VariationReport | undefined {
-  const recordDir = resolve(manifestDir, outputDir, RECORD_DIR);
-  const inside = relative(resolve(manifestDir), recordDir);
-  if (inside.startsWith('..') || inside.startsWith(sep)) return undefined;
+  const recordDir = recordDirOf(manifestDir, outputDir);
+  if (!recordDir) return undefined;
   const file = join(recordDir, `${artifact}.${VARY_RESULT_LABEL}.json`);
   const source = relative(workspaceRoot, file).split(sep).join('/');
   const unreadable = (why: string): VariationReport => ({ verdict: 'not varied', summary: `variation result not read: ${why}`, variations: [], culprits: [], source });
   let text: string;
   try {
-    const stats = lstatSync(file);
-    // A symbolic link is not followed: it could name a file outside the project.
-    if (stats.isSymbolicLink()) return unreadable('a symbolic link');
-    text = readRegularText(file, MAX_VARY_RESULT_BYTES, 'a variation result');
+    text = readResultFile(file, 'a variation result');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return unreadable(isUserError(error) ? error.message.replace(`${file}: `, '') : (error as Error).message);
+    return unreadable(unreadableReason(error, file));
   }
   let doc: Record<string, unknown>;
   try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { installArtifact } from './build-record';
 import { readBuildEnvLock } from '../env/build-env';
-import { connectDocker, ensureImage, parsePinnedImageRef, runInContainer } from '../docker/docker';
+import { connectDocker, ensureImage, imageWithDigest, parsePinnedImageRef, runInContainer } from '../docker/docker';
 import { buildEnv } from '../env/env-build';
 import { pullFromWorkspaceRegistries } from '../env/registry/registry-pull';
 import { UserError } from '../errors';
@@ -98,17 +98,6 @@ export async function prepareBuilder(build: {
   }
   imageId ??= await ensureImage(docker, build.image, (line) => build.log(build.logPrefix + line));
   return { docker, imageId, user, toolchain };
-}
-
-/**
- * The image docker has for a pin: by image ID, or by manifest digest under any repository (a
- * manifest digest names the same content wherever it was pulled from, e.g. a team's mirror).
- */
-async function imageWithDigest(docker: Docker, digest: string): Promise<string | undefined> {
-  const byId = await docker.getImage(digest).inspect().then((info) => info.Id, () => undefined);
-  if (byId) return byId;
-  const images = await docker.listImages({ digests: true });
-  return images.find((image) => (image.RepoDigests ?? []).some((repoDigest) => repoDigest.endsWith(`@${digest}`)))?.Id;
 }
 
 /**

@@ -60,6 +60,18 @@ export function registryOf(name: string): string | undefined {
 }
 
 /**
+ * The image docker has for a pin: by image ID, or by manifest digest under any repository name (a
+ * manifest digest names the same content wherever it was pulled from: the pin's own registry, or a
+ * team's mirror listed in imageRegistries).
+ */
+export async function imageWithDigest(docker: Docker, digest: string): Promise<string | undefined> {
+  const byId = await docker.getImage(digest).inspect().then((info) => info.Id, () => undefined);
+  if (byId) return byId;
+  const images = await docker.listImages({ digests: true });
+  return images.find((image) => (image.RepoDigests ?? []).some((repoDigest) => repoDigest.endsWith(`@${digest}`)))?.Id;
+}
+
+/**
  * Makes sure the pinned image is present and returns its image ID. The digest may be the image ID
  * (what reprokit's environments pin: the config's digest, independent of compression) or a
  * registry manifest digest (what `FROM name@sha256:` pins); a missing image is pulled by digest
@@ -67,11 +79,8 @@ export function registryOf(name: string): string | undefined {
  */
 export async function ensureImage(docker: Docker, ref: string, log: (line: string) => void = () => {}): Promise<string> {
   const { name, digest } = parsePinnedImageRef(ref);
-  const present = async (id: string) => docker.getImage(id).inspect().then((info) => info.Id, () => undefined);
-  const byId = await present(digest);
-  if (byId) return byId;
-  const byRepoDigest = await present(ref);
-  if (byRepoDigest) return byRepoDigest;
+  const present = await imageWithDigest(docker, digest);
+  if (present) return present;
   if (!registryOf(name)) {
     throw new UserError(`image ${ref} is not present and names no registry to pull it from: build it (e.g. \`npx reprokit env build tools/envs/<name>/env.lock.json\`)`);
   }
@@ -82,7 +91,7 @@ export async function ensureImage(docker: Docker, ref: string, log: (line: strin
   } catch (error) {
     throw new UserError(`cannot pull ${ref}: ${(error as Error).message.split('\n')[0]}`);
   }
-  const pulled = await present(ref);
+  const pulled = await docker.getImage(ref).inspect().then((info) => info.Id, () => undefined);
   if (!pulled) throw new UserError(`pulled ${ref} but docker does not know it by that digest`);
   return pulled;
 }

@@ -88,7 +88,9 @@ describe('a new Nx workspace with the packed @reprokit packages', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     const start = readme.indexOf('### A C project built with make');
     assert.ok(start >= 0, 'README: no C example section');
-    const section = readme.slice(start, readme.indexOf('\n## ', start));
+    // Up to the next heading of its level or above: the sections after it are other projects.
+    const end = readme.slice(start + 1).search(/\n#{1,3} /);
+    const section = end < 0 ? readme.slice(start) : readme.slice(start, start + 1 + end);
     const files = [...section.matchAll(/^`([^`\s]+)`[^\n]*:\n\n```\w*\n([\s\S]*?)^```$/gm)];
     assert.deepEqual(files.map(([, path]) => path).sort(), ['apps/hello-c/Makefile', 'apps/hello-c/project.json', 'apps/hello-c/src/hello.c']);
     for (const [, path, content] of files) {

@@ -19,7 +19,7 @@ import { serializeStatement, STATEMENT_TYPE, type ResourceDescriptor, type State
  * ID, no absolute paths; the build log is recorded by the digest of its normalized text.
  */
 export const PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
-/** Versioned: a change to what externalParameters or resolvedDependencies mean is a new version. See README "Provenance". */
+/** Versioned: a change to what externalParameters or resolvedDependencies mean is a new version. See docs/provenance.md. */
 export const REPROKIT_BUILD_TYPE = 'https://reprokit.invalid/build-types/nx-target/v1';
 export const DEFAULT_BUILDER_ID = 'urn:reprokit:builder:local';
 /** Who built: set per builder (a rebuilder's URL or name), recorded as runDetails.builder.id. */

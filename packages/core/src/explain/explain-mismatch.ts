@@ -6,7 +6,7 @@ import { renderDiff } from '../diff/render';
 import type { DiffResult } from '../diff/types';
 import { isUserError } from '../errors';
 import { readManifest, type Artifact } from '../manifest/manifest';
-import type { ArtifactCheck, VerifyResult } from '../manifest/verify';
+import type { ArtifactCheck, VerifyResult } from '../manifest/verify-result';
 import { downloadToFile } from '../published/http';
 import { findInPacmanRepository, pacmanServer } from '../published/pacman';
 import { defaultKeepDir, KeepStore } from './keep-store';

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { resolveInside } from '../fs/contained-path';
 import type { ReproManifest } from '../manifest/manifest';
-import type { VerifyResult } from '../manifest/verify';
+import type { VerifyResult } from '../manifest/verify-result';
 import { defaultKeepDir, KeepStore } from './keep-store';
 
 /**

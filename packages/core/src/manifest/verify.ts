@@ -5,48 +5,13 @@ import { describeFsError, UserError } from '../errors';
 import { resolveInside, resolveInsideWithStats } from '../fs/contained-path';
 import { notRegularFile, type FileType } from '../fs/regular-file';
 import { hashFile, hashSmallFile, type FileDigest } from '../hash';
-import { compareStrings, readManifest, type Artifact, type PaperTrail, type ReproManifest } from './manifest';
+import { compareStrings, readManifest, type Artifact, type ReproManifest } from './manifest';
+import type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from './verify-result';
 
 // Loaded for the first image: a manifest of plain files needs none of the OCI and docker code.
 const loadVerifyImage = () => require('../oci/layout/verify-image') as typeof import('../oci/layout/verify-image');
 
-export type ArtifactStatus = 'match' | 'mismatch' | 'missing' | 'unexpected';
-
-export interface Fingerprint {
-  size: number;
-  blake2b512: string;
-  sha256: string;
-}
-
-export interface ArtifactCheck {
-  /** The artifact's name; for an unexpected file, its path. */
-  name: string;
-  kind: Artifact['kind'] | 'unknown';
-  /** Path relative to the manifest's directory. */
-  path: string;
-  /** Absolute path. */
-  file: string;
-  status: ArtifactStatus;
-  expected?: Fingerprint;
-  actual?: Fingerprint;
-  /** What the manifest says produced it. */
-  environment?: Artifact['environment'];
-  /** For an image: what the manifest records of it. */
-  image?: Artifact['image'];
-  /** What a mismatch differs in. */
-  differs?: (keyof Fingerprint)[];
-  /** For an image: what its layout or docker says differently from the manifest. */
-  imageProblems?: string[];
-}
-
-export interface VerifyResult {
-  manifestPath: string;
-  project: string;
-  recorded: PaperTrail;
-  checks: ArtifactCheck[];
-  /** Every artifact matches and nothing unexpected lies in the output directory. */
-  ok: boolean;
-}
+export type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from './verify-result';
 
 const ALGORITHMS = ['blake2b512', 'sha256'] as const;
 

@@ -25,10 +25,10 @@ const load = {
   pins: () => require('./pins/pins-cli') as typeof import('./pins/pins-cli'),
   report: () => require('./report/report-cli') as typeof import('./report/report-cli'),
   vary: () => require('./vary/vary-cli') as typeof import('./vary/vary-cli'),
-  reproduce: () => require('./manifest/reproduce') as typeof import('./manifest/reproduce'),
+  reproduce: () => require('./verification/reproduce') as typeof import('./verification/reproduce'),
   hash: () => require('./hash') as typeof import('./hash'),
-  verify: () => require('./manifest/verify') as typeof import('./manifest/verify'),
-  verifyReport: () => require('./explain/verify-report') as typeof import('./explain/verify-report'),
+  verify: () => require('./verification/verify') as typeof import('./verification/verify'),
+  verifyReport: () => require('./verification/verify-report') as typeof import('./verification/verify-report'),
 };
 
 const usage = () => `usage: reprokit <command> [options]

@@ -7,7 +7,7 @@ import { UserError } from '../errors';
 import { gitToplevel } from '../git';
 import { writeFileAtomic } from '../manifest/json-file';
 import { readManifest } from '../manifest/manifest';
-import { verifyManifest } from '../manifest/verify';
+import { verifyManifest } from '../verification/verify';
 import { REPROKIT_VERSION } from '../version';
 import { signEnvelope } from './dsse';
 import type { loadSigningKey } from './keys';

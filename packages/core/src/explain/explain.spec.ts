@@ -13,7 +13,7 @@ import { writeBuildRecord } from '../build/build-record';
 import { sha256Hex } from '../hostile/hostile-fixtures';
 import { readManifest } from '../manifest/manifest';
 import { recordManifest } from '../manifest/record';
-import { reproduceReport } from '../manifest/reproduce';
+import { reproduceReport } from '../verification/reproduce';
 import { serializeManifest } from '../manifest/manifest';
 import { projectWithManifest, tempDir } from '../testing/fixtures';
 import { runCli } from '../testing/run-cli';

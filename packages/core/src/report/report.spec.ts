@@ -13,7 +13,7 @@ import { renderReportMarkdown } from './render-markdown';
 import { main } from '../cli';
 import { writeVaryResultFiles } from '../vary/result-file';
 import { keepMatchedArtifacts } from '../explain/keep-matches';
-import { verifyManifest } from '../manifest/verify';
+import { verifyManifest } from '../verification/verify';
 import { signEnvelope } from '../attest/dsse';
 import { generateSigningKey } from '../attest/keygen';
 import { parsePrivateKey } from '../attest/keys';

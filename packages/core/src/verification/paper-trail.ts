@@ -1,8 +1,8 @@
 import { relative, resolve } from 'node:path';
 import { formatChecksumLine } from '../hash';
 import { gitState, isoSeconds } from '../git';
-import type { Environment } from './manifest';
-import type { VerifyResult } from './verify';
+import type { Environment } from '../manifest/manifest';
+import type { VerifyResult } from '../manifest/verify-result';
 import { REPROKIT_VERSION } from '../version';
 
 export interface PaperTrailInput {

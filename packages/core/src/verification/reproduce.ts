@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { keepMatchedArtifacts } from '../explain/keep-matches';
 import { renderPaperTrail } from './paper-trail';
 import { verifyManifest } from './verify';
-import { renderVerifyReport } from '../explain/verify-report';
+import { renderVerifyReport } from './verify-report';
 
 export interface ReproduceInput {
   manifestPath: string;

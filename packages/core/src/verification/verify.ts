@@ -5,13 +5,13 @@ import { describeFsError, UserError } from '../errors';
 import { resolveInside, resolveInsideWithStats } from '../fs/contained-path';
 import { notRegularFile, type FileType } from '../fs/regular-file';
 import { hashFile, hashSmallFile, type FileDigest } from '../hash';
-import { compareStrings, readManifest, type Artifact, type ReproManifest } from './manifest';
-import type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from './verify-result';
+import { compareStrings, readManifest, type Artifact, type ReproManifest } from '../manifest/manifest';
+import type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from '../manifest/verify-result';
 
 // Loaded for the first image: a manifest of plain files needs none of the OCI and docker code.
 const loadVerifyImage = () => require('../oci/layout/verify-image') as typeof import('../oci/layout/verify-image');
 
-export type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from './verify-result';
+export type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from '../manifest/verify-result';
 
 const ALGORITHMS = ['blake2b512', 'sha256'] as const;
 

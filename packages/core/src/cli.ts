@@ -19,6 +19,7 @@ const load = {
   envBuild: () => require('./env/env-build') as typeof import('./env/env-build'),
   envFetch: () => require('./env/env-fetch') as typeof import('./env/env-fetch'),
   envRegistry: () => require('./env/registry/env-registry-cli') as typeof import('./env/registry/env-registry-cli'),
+  envVault: () => require('./env/vault/vault-cli') as typeof import('./env/vault/vault-cli'),
   diff: () => require('./diff/diff-cli') as typeof import('./diff/diff-cli'),
   published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
   git: () => require('./git') as typeof import('./git'),
@@ -48,7 +49,13 @@ commands:
                                                   127.0.0.1:5000/reprokit/NAME
   env fetch LOCK --to DIR [SOURCES]               copy the lock's verified .debs into DIR with a SHA256SUMS
     SOURCES, tried after the .deb cache and apt:  --debs DIR (first), --snapshot URL (a snapshot.debian.org
-                                                  mirror), --mirror URL… (file:///dir or http(s)://, last)
+                                                  mirror), --mirror URL… (file:///dir or http(s)://, last);
+                                                  --vault HOST:PORT[/PATH]… (before apt; default: REPROKIT_DEB_VAULTS
+                                                  or nx.json's debVaults)
+  env vault push LOCK [--registry HOST:PORT[/PATH]]… [SOURCES]
+                                                  store the lock's verified .debs in each registry as blobs of
+                                                  REGISTRY/reprokit/debs:<name>-<hash of the lock's files>, an OCI
+                                                  artifact; default: the workspace's debVaults
   env push LOCK [--registry HOST:PORT[/PATH]]…   push the lock's image (built or reused) to each registry as
                                                   REGISTRY/reprokit/NAME:<image ID's first 12 hex>; default: the
                                                   workspace's imageRegistries
@@ -144,6 +151,7 @@ async function envCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (action === 'push' || action === 'pull') return await load.envRegistry().envRegistryCommand(action, rest, log);
+  if (action === 'vault') return await load.envVault().envVaultCommand(rest, log);
   if (action === 'fetch') {
     const { values, positionals } = parseArgs({ args: rest, options: { to: { type: 'string' }, ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env fetch: name exactly one LOCK (an env.lock.json)');
@@ -152,7 +160,7 @@ async function envCommand(args: string[]): Promise<number> {
     process.stdout.write(`${files} packages in ${values.to} (check with: cd ${values.to} && sha256sum -c SHA256SUMS)\n`);
     return 0;
   }
-  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build, fetch, push or pull)`);
+  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build, fetch, push, pull or vault)`);
 }
 
 async function archCommand(args: string[]): Promise<number> {

@@ -4,6 +4,8 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { LockedPackage } from '../build-env-lock-types';
 import { downloadTo, mirrorUrls, snapshotBase, snapshotUrlAt } from './deb-sources';
+import { debVaults } from '../registry/image-registries';
+import { fromVaults } from '../vault/vault';
 import { UserError } from '../../errors';
 import { hashFile } from '../../hash';
 
@@ -16,6 +18,8 @@ export function defaultDebCacheDir(): string {
 export interface DebSources {
   /** Directories of .debs by pool file name (`env fetch --to`, `env build --debs`): tried with the cache. */
   debsDirs?: string[];
+  /** Package vaults (`host[:port][/path]`, `env vault push`), tried before apt; default: debVaults(). */
+  vaults?: string[];
   /** The snapshot service the recorded snapshot URLs are fetched from (default snapshot.debian.org). */
   snapshot?: string;
   /** Mirrors the user lists, tried last: `file:///dir` or `http(s)://host/path`, Debian's layout or flat. */
@@ -40,7 +44,7 @@ function wrongBytes(lockPath: string, p: LockedPackage, from: string, actual: st
  * The locked versions apt's index still has: one `apt-cache show` for all of them, whose stanzas
  * name the versions found (it exits non-zero when any is missing, and still prints the others).
  */
-function aptOffers(packages: LockedPackage[]): LockedPackage[] {
+export function aptOffers(packages: LockedPackage[]): LockedPackage[] {
   const shown = spawnSync('apt-cache', ['show', ...packages.map((p) => `${p.name}=${p.version}`)], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 256 << 20 });
   if (shown.error) return [];
   const offered = new Set<string>();
@@ -54,7 +58,7 @@ function aptOffers(packages: LockedPackage[]): LockedPackage[] {
 
 /**
  * Makes sure every locked .deb is in the cache with exactly the locked sha256. Tried in order: the
- * cache and the `debsDirs`, apt's mirrors (`apt-get download` of the versions its index still
+ * cache and the `debsDirs`, the package vaults, apt's mirrors (`apt-get download` of the versions its index still
  * has), each package's recorded snapshot URL, then the user's mirrors. Every file is checked
  * against the lock's sha256 before it enters the cache; a source that serves other bytes stops
  * everything (a mirror that lies is not skipped quietly). Nothing is returned, and nothing can be
@@ -90,6 +94,10 @@ export async function fetchLockedDebs(
   if (!missing.length) return paths;
   const staging = mkdtempSync(join(cacheDir, '.download-'));
   try {
+    missing = await fromVaults(missing, sources.vaults ?? (await debVaults()), staging, log, (p, file, actual, from) => {
+      if (actual !== p.sha256) throw wrongBytes(lockPath, p, from, actual);
+      renameSync(file, paths.get(p.name)!);
+    });
     missing = await fromApt(missing, lockPath, staging, paths, log);
     const snapshot = snapshotBase(sources.snapshot);
     const remote = (p: LockedPackage) => [
@@ -119,7 +127,7 @@ export async function fetchLockedDebs(
       const names = unavailable.slice(0, 5).map((p) => `${p.name}=${p.version}`).join(', ') + (unavailable.length > 5 ? `, … (${unavailable.length})` : '');
       throw new UserError(
         `${lockPath}: no source has ${names}: apt no longer offers these versions and neither their snapshot URLs nor the mirrors given do; ` +
-          'give a directory of the .debs (`--debs DIR`, made by `reprokit env fetch`), a mirror (`--mirror URL`), or re-lock with `reprokit env lock`',
+          'give a directory of the .debs (`--debs DIR`, made by `reprokit env fetch`), a mirror (`--mirror URL`), a package vault (`--vault REGISTRY`, filled by `reprokit env vault push`), or re-lock with `reprokit env lock`',
       );
     }
   } finally {

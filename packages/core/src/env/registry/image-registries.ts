@@ -16,6 +16,9 @@ function checkEntry(entry: unknown, where: string): string {
   return entry;
 }
 
+/** The environment variable that lists the .deb vaults (comma or space separated); it wins over nx.json. */
+export const DEB_VAULTS_ENV = 'REPROKIT_DEB_VAULTS';
+
 /**
  * The registries the workspace lists for its pinned builder and base images, in the order they are
  * tried: REPROKIT_IMAGE_REGISTRIES when set (empty: none), else the `imageRegistries` option of the
@@ -23,12 +26,30 @@ function checkEntry(entry: unknown, where: string): string {
  * `reprokit/rust-builder@sha256:<ID>` is looked for in `<entry>/reprokit/rust-builder`.
  */
 export async function imageRegistries(cwd = process.cwd()): Promise<string[]> {
-  const fromEnv = process.env[IMAGE_REGISTRIES_ENV];
+  return listedRegistries(IMAGE_REGISTRIES_ENV, 'imageRegistries', cwd);
+}
+
+/**
+ * The registries that hold the workspace's package vaults (`reprokit env vault push`), tried for
+ * locked .debs after the cache and before apt: REPROKIT_DEB_VAULTS when set (empty: none), else the
+ * plugin's `debVaults` option in nx.json, entries as in imageRegistries.
+ */
+export async function debVaults(cwd = process.cwd()): Promise<string[]> {
+  return listedRegistries(DEB_VAULTS_ENV, 'debVaults', cwd);
+}
+
+/** A list the user gives on the command line (`--vault`, `--registry`), checked like the others. */
+export function checkRegistries(entries: string[], option: string): string[] {
+  return entries.map((entry) => checkEntry(entry, option));
+}
+
+async function listedRegistries(envName: string, option: string, cwd: string): Promise<string[]> {
+  const fromEnv = process.env[envName];
   if (fromEnv !== undefined) {
     return fromEnv
       .split(/[\s,]+/)
       .filter(Boolean)
-      .map((entry) => checkEntry(entry, IMAGE_REGISTRIES_ENV));
+      .map((entry) => checkEntry(entry, envName));
   }
   const nxJson = findNxJson(cwd);
   if (!nxJson) return [];
@@ -36,9 +57,9 @@ export async function imageRegistries(cwd = process.cwd()): Promise<string[]> {
   const plugins = Array.isArray(json?.plugins) ? json.plugins : [];
   const found: string[] = [];
   plugins.forEach((plugin: any, i) => {
-    if (plugin?.plugin !== '@reprokit/nx' || plugin.options?.imageRegistries === undefined) return;
-    const where = `${nxJson}: $.plugins[${i}].options.imageRegistries`;
-    const list: unknown = plugin.options.imageRegistries;
+    if (plugin?.plugin !== '@reprokit/nx' || plugin.options?.[option] === undefined) return;
+    const where = `${nxJson}: $.plugins[${i}].options.${option}`;
+    const list: unknown = plugin.options[option];
     if (!Array.isArray(list)) throw new UserError(`${where}: not a list of registries`);
     list.forEach((entry, j) => found.push(checkEntry(entry, `${where}[${j}]`)));
   });

@@ -31,6 +31,12 @@ export interface ReprokitPluginOptions {
    * @reprokit/core from nx.json itself (imageRegistries in core's env/), not passed to executors.
    */
   imageRegistries?: string[];
+  /**
+   * Registries holding package vaults (`reprokit env vault push`): builds of an environment from its
+   * lock take the locked .debs from them after the cache and before apt. Read by @reprokit/core from
+   * nx.json itself (debVaults in core's env/registry/), as imageRegistries.
+   */
+  debVaults?: string[];
 }
 
 export type InputDefinition = NonNullable<TargetConfiguration['inputs']>[number];

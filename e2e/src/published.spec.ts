@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, TempWorkspace } from './workspace';
 
 const REGISTRY = '127.0.0.1:5000';
+// The publications are on 127.0.0.1, an address a manifest's URL may not reach by default (reprokit's
+// network guard): allowed as a user would, with REPROKIT_ALLOW_PRIVATE_NETWORK=1 (nx and the CLI inherit it).
+process.env.REPROKIT_ALLOW_PRIVATE_NETWORK = '1';
 const repository = `i14-e2e-asdf-${process.pid}`;
 
 // A static file server in its own process: spawnSync(nx) blocks this test's event loop.
@@ -41,11 +44,13 @@ function rodataOffset(file: string): number {
 describe('nx run asdf:published against local publications', () => {
   const ws = new TempWorkspace();
   const manifest = 'packages/asdf/repro-manifest.json';
-  const served = join(ws.root, '..', `${ws.root.split('/').pop()}-served`);
+  // Inside the workspace (a manifest's file:// location must be), kept out of git.
+  const served = join(ws.root, 'served');
   let server: ChildProcess;
   let base = '';
 
   before(async () => {
+    appendFileSync(join(ws.root, '.git/info/exclude'), 'served/\n');
     const built = ws.nx('run', 'asdf:reproduce');
     assert.equal(built.status, 0, built.output);
     const dist = join(ws.root, 'packages/asdf/dist');

@@ -36,8 +36,9 @@ const usage = () => `usage: reprokit <command> [options]
 
 commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
-  verify MANIFEST [--json]                        compare the artifacts on disk with a repro-manifest.json
-  reproduce MANIFEST [--record-command CMD] [--published]
+  verify MANIFEST [--json] [--allow-private-network]
+                                                  compare the artifacts on disk with a repro-manifest.json
+  reproduce MANIFEST [--record-command CMD] [--published] [--allow-private-network]
                                                   verify, then print the paper trail a reviewer writes down;
                                                   --published also checks every published location
   env lock SPEC [SOURCES]                         resolve env.json's Debian packages into env.lock.json beside it,
@@ -67,10 +68,17 @@ commands:
   arch info PKGFILE                               print a package's parsed .PKGINFO, .BUILDINFO and entries (JSON)
   ${load.diff().DIFF_USAGE.padEnd(46)} what differs between two files or directories: ELF sections, archive
                                                   entries, image layers and config, JSON/text lines, bytes
-  published MANIFEST [--json] [--timeout S] [--if-listed] [--rebuild]
+  published MANIFEST [--json] [--if-listed] [--rebuild] [--timeout S] [--deadline S]
+            [--speed-limit B] [--speed-time S] [--allow-private-network]
                                                   download every published location of the manifest's artifacts and
                                                   compare: MATCH, DIFFERS (what differs) or UNREACHABLE (why);
-                                                  --rebuild also runs arch verify on published pacman packages
+                                                  --rebuild also runs arch verify on published pacman packages;
+                                                  each download: --timeout idle (30 s), --deadline total (300 s
+                                                  + 1 s per MiB), ended below --speed-limit B/s (1024) for
+                                                  --speed-time S (30); a manifest's URLs may not reach loopback,
+                                                  link-local or private addresses, nor file:// outside the
+                                                  workspace, unless --allow-private-network
+                                                  (REPROKIT_ALLOW_PRIVATE_NETWORK=1) for the addresses
   published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
                                                   record where an artifact was published
   vary --image REF (--cargo BIN | --artifact PATH -- CMD…) [--variations a,b] [--json]
@@ -118,12 +126,12 @@ async function hashCommand(args: string[]): Promise<number> {
 }
 
 async function verifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, 'allow-private-network': { type: 'boolean' } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('verify: name exactly one MANIFEST (a repro-manifest.json)');
   const { verifyManifest } = load.verify();
   const result = await verifyManifest(positionals[0]);
   // Each MISMATCH explained against the expected bytes (a kept copy or a published file).
-  const { text, explanations } = await load.verifyReport().renderVerifyReport(result, { log: (line) => process.stderr.write(`${line}\n`) });
+  const { text, explanations } = await load.verifyReport().renderVerifyReport(result, { log: (line) => process.stderr.write(`${line}\n`), allowPrivateNetwork: values['allow-private-network'] || undefined });
   process.stdout.write((values.json ? JSON.stringify(explanations.length ? { ...result, explanations } : result, null, 2) : text) + '\n');
   return result.ok ? 0 : 1;
 }
@@ -191,8 +199,10 @@ async function archCommand(args: string[]): Promise<number> {
   throw new UsageError(`arch: unknown action ${JSON.stringify(action ?? '')} (verify or info)`);
 }
 
+const REPRODUCE_OPTIONS = { 'record-command': { type: 'string' }, published: { type: 'boolean', default: false }, 'allow-private-network': { type: 'boolean' } } as const;
+
 async function reproduceCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { 'record-command': { type: 'string' }, published: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: REPRODUCE_OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('reproduce: name exactly one MANIFEST (a repro-manifest.json)');
   const manifestPath = positionals[0];
   const workspaceRoot = load.git().gitToplevel(process.cwd()) ?? process.cwd();
@@ -200,7 +210,7 @@ async function reproduceCommand(args: string[]): Promise<number> {
   const { ok, text } = await load.reproduce().reproduceReport({ manifestPath, workspaceRoot, projectRoot, howToCreate: values['record-command'] });
   process.stdout.write(text);
   // --published: the rebuild above and what was actually published, both against the same hashes.
-  const published = values.published ? await load.published().reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk)) : 0;
+  const published = values.published ? await load.published().reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk), { allowPrivateNetwork: values['allow-private-network'] || undefined }) : 0;
   return ok ? published : 1;
 }
 
@@ -218,7 +228,7 @@ export async function main(argv: string[]): Promise<number> {
         // With --attestations/--trusted-keys/--threshold: the local check, then the builders' verdict.
         const { options, rest: own } = load.thresholdOptions().takeThresholdOptions(rest);
         const status = await reproduceCommand(own);
-        return options ? Math.max(status, await load.threshold().runThreshold(parseArgs({ args: own, options: { 'record-command': { type: 'string' }, published: { type: 'boolean' } }, allowPositionals: true }).positionals[0], options)) : status;
+        return options ? Math.max(status, await load.threshold().runThreshold(parseArgs({ args: own, options: REPRODUCE_OPTIONS, allowPositionals: true }).positionals[0], options)) : status;
       }
       case 'rebuild':
         return await load.threshold().rebuildCommand(rest);

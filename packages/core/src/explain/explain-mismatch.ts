@@ -7,7 +7,9 @@ import type { DiffResult } from '../diff/types';
 import { isUserError } from '../errors';
 import { readManifest, type Artifact } from '../manifest/manifest';
 import type { ArtifactCheck, VerifyResult } from '../manifest/verify-result';
-import { downloadToFile } from '../published/http';
+import { workspaceRootOf } from '../fs/workspace-root';
+import { downloadToFile, type FetchOptions } from '../net/bounded-fetch';
+import { releaseOnSignal, removeOnSignal } from '../net/temp-files';
 import { findInPacmanRepository, pacmanServer } from '../published/pacman';
 import { defaultKeepDir, KeepStore } from './keep-store';
 
@@ -25,8 +27,10 @@ export interface MismatchExplanation {
 export interface ExplainOptions {
   /** The keep store's directory; default defaultKeepDir(the manifest's directory). */
   keepDir?: string;
-  /** Published locations are fetched with this timeout (default 30 s). */
+  /** Published locations are fetched with this idle timeout (default 30 s). */
   timeoutMs?: number;
+  /** Loopback, link-local and private addresses allowed (--allow-private-network); default REPROKIT_ALLOW_PRIVATE_NETWORK. */
+  allowPrivateNetwork?: boolean;
   /** Fetch the expected bytes from published locations when no copy is kept (default true; the report asks only with --published). */
   fetchPublished?: boolean;
   log?: (line: string) => void;
@@ -57,6 +61,9 @@ async function explainOne(check: ArtifactCheck, artifact: Artifact | undefined, 
   const kept = await store.find(sha256, size);
   if (kept) return { artifact: check.name, expectedFrom: 'kept copy', diff: explainDifference(kept, check.file, [label, check.path]) };
   const work = mkdtempSync(join(tmpdir(), 'reprokit-expected-'));
+  removeOnSignal(work);
+  // The manifest's locations are input: file:// inside its workspace only, the network guard on (net/).
+  const fetch: Omit<FetchOptions, 'maxBytes'> = { timeoutMs: options.timeoutMs, allowPrivateNetwork: options.allowPrivateNetwork, files: { root: workspaceRootOf(dirname(resolve(check.file))) } };
   const tried: string[] = [];
   try {
     for (const location of options.fetchPublished === false ? [] : (artifact?.published ?? [])) {
@@ -66,7 +73,7 @@ async function explainOne(check: ArtifactCheck, artifact: Artifact | undefined, 
         if ('url' in location) url = location.url;
         else {
           const server = pacmanServer(location.pacman, location.repo, basename(check.path));
-          const entry = await findInPacmanRepository(server, location.repo, basename(check.path), { timeoutMs: options.timeoutMs });
+          const entry = await findInPacmanRepository(server, location.repo, basename(check.path), fetch);
           if (!entry) {
             tried.push(`${location.repo}.db lists no ${basename(check.path)}`);
             continue;
@@ -74,7 +81,7 @@ async function explainOne(check: ArtifactCheck, artifact: Artifact | undefined, 
           url = `${server}/${encodeURIComponent(entry.filename)}`;
         }
         options.log?.(`fetching the expected bytes of ${check.name} from ${url}`);
-        const got = await downloadToFile(url, join(work, `${tried.length}-${basename(check.path)}`), { maxBytes: size, timeoutMs: options.timeoutMs });
+        const got = await downloadToFile(url, join(work, `${tried.length}-${basename(check.path)}`), { ...fetch, maxBytes: size });
         if (got.truncated || got.sha256 !== sha256) {
           tried.push(`${url} serves other bytes (reprokit published says what differs)`);
           continue;
@@ -89,6 +96,7 @@ async function explainOne(check: ArtifactCheck, artifact: Artifact | undefined, 
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+    releaseOnSignal(work);
   }
   const why = tried.length ? ` (${tried.join('; ')})` : '';
   return {

@@ -20,6 +20,11 @@ import { runCli } from '../testing/run-cli';
 import { keepRecordedArtifacts } from './keep-matches';
 import { KeepStore } from './keep-store';
 
+// These servers listen on 127.0.0.1, an address a manifest's URL may not reach by default (net/
+// address-policy.ts): the tests allow it as a user would, with REPROKIT_ALLOW_PRIVATE_NETWORK=1
+// (the CLI children inherit it).
+process.env.REPROKIT_ALLOW_PRIVATE_NETWORK = '1';
+
 const ELF = '/usr/bin/true';
 
 /** The file offset of an ELF section, as readelf -S -W reads it. */

@@ -10,7 +10,10 @@ import { isUserError, UserError } from '../errors';
 import { defaultKeepDir, KeepStore } from '../explain/keep-store';
 import { hashFile } from '../hash';
 import { readManifest, type Artifact, type PublishedLocation } from '../manifest/manifest';
-import { downloadToFile, UnreachableError, type DownloadedFile, type FetchOptions } from './http';
+import { workspaceRootOf } from '../fs/workspace-root';
+import { RefusedLocationError } from '../net/address-policy';
+import { downloadToFile, UnreachableError, type DownloadedFile, type FetchOptions } from '../net/bounded-fetch';
+import { releaseOnSignal, removeOnSignal } from '../net/temp-files';
 import { findInPacmanRepository, pacmanServer } from './pacman';
 import { readRegistryImage } from './registry';
 
@@ -43,8 +46,15 @@ export interface PublishedResult {
 }
 
 export interface PublishedOptions {
+  /** Idle timeout of each download. */
   timeoutMs?: number;
+  /** Total time of each download (default: 5 minutes plus a second per MiB of the artifact). */
+  deadlineMs?: number;
+  /** curl's --speed-limit/--speed-time (default 1 KiB/s for 30 s). */
+  minRate?: FetchOptions['minRate'];
   retries?: number;
+  /** Loopback, link-local and private addresses allowed (--allow-private-network); default REPROKIT_ALLOW_PRIVATE_NETWORK. */
+  allowPrivateNetwork?: boolean;
   /** Keep downloaded files in this directory (e.g. for `arch verify`); otherwise a temporary one is removed. */
   keepDir?: string;
   /** Rebuild each published pacman package from its .BUILDINFO (`arch verify`) and report the verdict. */
@@ -163,7 +173,16 @@ export async function checkPublished(manifestPath: string, options: PublishedOpt
     throw new UserError(`${manifestPath}: no artifact lists where it was published: add one with \`reprokit published add ${manifestPath} ARTIFACT --url URL\``);
   }
   const work = options.keepDir ?? mkdtempSync(join(tmpdir(), 'reprokit-published-'));
-  const fetch = { timeoutMs: options.timeoutMs, retries: options.retries };
+  if (!options.keepDir) removeOnSignal(work);
+  // A manifest's locations are input: file:// stays inside its workspace, and the network guard holds (net/).
+  const fetch = {
+    timeoutMs: options.timeoutMs,
+    deadlineMs: options.deadlineMs,
+    minRate: options.minRate,
+    retries: options.retries,
+    allowPrivateNetwork: options.allowPrivateNetwork,
+    files: { root: workspaceRootOf(manifestDir) },
+  };
   const checks: PublishedCheck[] = [];
   try {
     for (const { artifact, location } of targets) {
@@ -175,7 +194,7 @@ export async function checkPublished(manifestPath: string, options: PublishedOpt
         else if ('oci' in location) result = await checkOci(manifestDir, artifact, location.oci, fetch);
         else result = await checkPacman(manifestDir, artifact, location, work, { ...fetch, maxBytes: artifact.size });
       } catch (error) {
-        if (error instanceof UnreachableError) result = { status: 'unreachable', reason: error.message };
+        if (error instanceof UnreachableError || error instanceof RefusedLocationError) result = { status: 'unreachable', reason: error.message };
         else if (isUserError(error) && !(error.message.startsWith(`artifact ${artifact.name}:`))) result = { status: 'differs', reason: error.message };
         else throw error;
       }
@@ -186,7 +205,10 @@ export async function checkPublished(manifestPath: string, options: PublishedOpt
       checks.push({ artifact: artifact.name, location: text, type, status: result.status!, ...result } as PublishedCheck);
     }
   } finally {
-    if (!options.keepDir) rmSync(work, { recursive: true, force: true });
+    if (!options.keepDir) {
+      rmSync(work, { recursive: true, force: true });
+      releaseOnSignal(work);
+    }
   }
   const exitCode = checks.some((c) => c.status === 'differs' || c.rebuild?.reproducible === false) ? 1 : checks.some((c) => c.status === 'unreachable') ? 2 : 0;
   if (!options.keepDir) for (const check of checks) delete check.downloaded;

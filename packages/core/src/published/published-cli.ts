@@ -3,6 +3,7 @@ import { renderDiff } from '../diff/render';
 import { UserError } from '../errors';
 import { readManifest, writeManifest, type PublishedLocation } from '../manifest/manifest';
 import { checkPublished, describeLocation, type PublishedResult } from './check';
+import { DOWNLOAD_OPTIONS, downloadOptions, type DownloadOptions } from '../net/download-options';
 
 const LABEL = { match: 'MATCH', differs: 'DIFFERS', unreachable: 'UNREACHABLE' } as const;
 
@@ -53,26 +54,25 @@ export async function publishedCommand(args: string[], write: (text: string) => 
   if (args[0] === 'add') return addLocation(args.slice(1), write);
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' }, 'if-listed': { type: 'boolean', default: false }, rebuild: { type: 'boolean', default: false } },
+    options: { json: { type: 'boolean', default: false }, 'if-listed': { type: 'boolean', default: false }, rebuild: { type: 'boolean', default: false }, ...DOWNLOAD_OPTIONS },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UserError('published: name exactly one MANIFEST (a repro-manifest.json)');
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0)) throw new UserError(`--timeout: ${JSON.stringify(values.timeout)} is not a positive number of seconds`);
+  const download = downloadOptions(values);
   // The inferred Nx target runs for every manifest: one that lists no publication has nothing to check.
   if (values['if-listed'] && !(await readManifest(positionals[0])).artifacts.some((artifact) => artifact.published?.length)) {
     write(`${positionals[0]}: no published locations listed (add one with \`reprokit published add\`)\n`);
     return 0;
   }
-  const result = await checkPublished(positionals[0], { timeoutMs: timeout === undefined ? undefined : timeout * 1000, rebuild: values.rebuild, log: values.json ? undefined : log });
+  const result = await checkPublished(positionals[0], { ...download, rebuild: values.rebuild, log: values.json ? undefined : log });
   write(values.json ? JSON.stringify(result, null, 2) + '\n' : renderPublished(result));
   return result.exitCode;
 }
 
 /** `reproduce --published`: the publication check after the rebuild, in the same report. */
-export async function reproducePublished(manifestPath: string, write: (text: string) => void): Promise<number> {
+export async function reproducePublished(manifestPath: string, write: (text: string) => void, options: DownloadOptions = {}): Promise<number> {
   write('\npublished:\n');
-  const result = await checkPublished(manifestPath);
+  const result = await checkPublished(manifestPath, options);
   write(renderPublished(result));
   return result.exitCode;
 }

@@ -13,6 +13,11 @@ import { projectWithManifest, tempDir } from '../testing/fixtures';
 import { writeTestImage, type TestImage } from '../testing/images';
 import { runCli as cli } from '../testing/run-cli';
 
+// These servers listen on 127.0.0.1, an address a manifest's URL may not reach by default (net/
+// address-policy.ts): the tests allow it as a user would, with REPROKIT_ALLOW_PRIVATE_NETWORK=1
+// (the CLI children inherit it).
+process.env.REPROKIT_ALLOW_PRIVATE_NETWORK = '1';
+
 const ELF = '/bin/true';
 const REGISTRY = '127.0.0.1:5000';
 const tag = `${process.pid}`;
@@ -64,6 +69,8 @@ describe('reprokit published against real servers on 127.0.0.1', () => {
   let closedPort = 0;
 
   before(async () => {
+    // The workspace: its file:// locations (served/) must lie inside it.
+    writeFileSync(join(dir, 'nx.json'), '{}\n');
     mkdirSync(join(project, 'dist'), { recursive: true });
     mkdirSync(join(served, 'tools'), { recursive: true });
     mkdirSync(join(served, 'badrepo'), { recursive: true });

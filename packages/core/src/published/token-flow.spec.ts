@@ -15,6 +15,11 @@ import { runCli } from '../testing/run-cli';
 import { tokenRegistry } from '../testing/token-registry';
 import { parseBearerChallenge } from './registry';
 
+// These servers listen on 127.0.0.1, an address a manifest's URL may not reach by default (net/
+// address-policy.ts): the tests allow it as a user would, with REPROKIT_ALLOW_PRIVATE_NETWORK=1
+// (the CLI children inherit it).
+process.env.REPROKIT_ALLOW_PRIVATE_NETWORK = '1';
+
 const REGISTRY = '127.0.0.1:5000';
 const repository = `p14-token-${process.pid}`;
 

@@ -27,6 +27,8 @@ export interface ReportOptions {
   attestations?: { dir: string; trustedKeys: string; threshold: number };
   /** Download every published location the manifests list and compare it (`reprokit published`). */
   published?: boolean;
+  /** The manifests' URLs may reach loopback, link-local and private addresses (--allow-private-network); default REPROKIT_ALLOW_PRIVATE_NETWORK. */
+  allowPrivateNetwork?: boolean;
   now?: Date;
 }
 
@@ -162,12 +164,12 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     const nothingBuilt = result.checks.every((check) => check.status === 'missing');
     let publication: PublishedResult | undefined;
     if (options.published && manifest.artifacts.some((artifact) => (artifact as { published?: object[] }).published?.length)) {
-      publication = await checkPublished(manifestPath);
+      publication = await checkPublished(manifestPath, { allowPrivateNetwork: options.allowPrivateNetwork });
     }
     // Each MISMATCH explained by `reprokit diff` against the expected bytes: a kept copy (a build that
     // matched keeps one), or with --published a published location serving them.
     const explanations = result.checks.some((check) => check.status === 'mismatch')
-      ? await loadExplain().explainMismatches(result, { fetchPublished: options.published === true })
+      ? await loadExplain().explainMismatches(result, { fetchPublished: options.published === true, allowPrivateNetwork: options.allowPrivateNetwork })
       : [];
     let attested: ThresholdResult | undefined;
     if (options.attestations) {

@@ -9,7 +9,7 @@ import { collectReport, type ReprokitReport } from './collect-report';
 import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
 
-export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published] [--attestations DIR --trusted-keys PATH [--threshold N]]';
+export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published [--allow-private-network]] [--attestations DIR --trusted-keys PATH [--threshold N]]';
 
 const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
 
@@ -29,6 +29,7 @@ export async function reportCommand(args: string[], usageError: (message: string
       json: { type: 'boolean', default: false },
       'no-pins': { type: 'boolean', default: false },
       published: { type: 'boolean', default: false },
+      'allow-private-network': { type: 'boolean' },
       attestations: { type: 'string' },
       'trusted-keys': { type: 'string' },
       threshold: { type: 'string', default: '1' },
@@ -42,7 +43,7 @@ export async function reportCommand(args: string[], usageError: (message: string
   const attestations = values.attestations !== undefined ? { dir: values.attestations, trustedKeys: values['trusted-keys']!, threshold } : undefined;
   const start = resolve(positionals[0] ?? '.');
   const workspaceRoot = gitToplevel(start) ?? start;
-  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations, published: values.published });
+  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations, published: values.published, allowPrivateNetwork: values['allow-private-network'] || undefined });
   // The JSON is what the page and the summary are made from: it must be what the schema promises.
   checkReport(JSON.parse(JSON.stringify(report)), 'reprokit report');
   const json = JSON.stringify(report, null, 2) + '\n';

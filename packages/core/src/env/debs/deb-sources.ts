@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { RefusedLocationError } from '../../net/address-policy';
+import { downloadToFile, fetchBuffer, UnreachableError, type FetchOptions } from '../../net/bounded-fetch';
 import type { LockedPackage } from '../build-env-lock-types';
 import { UserError } from '../../errors';
 
@@ -49,10 +50,14 @@ const LOOKUP_TIMEOUT_MS = 10_000;
  */
 export async function lookupSnapshotUrl(p: LockedPackage & { sha1: string }, base: string): Promise<string | undefined> {
   const url = `${base}/mr/file/${p.sha1}/info`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS), redirect: 'follow' });
-  if (response.status === 404) return undefined;
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  const text = await readBounded(response, INFO_LIMIT, url);
+  let text: string;
+  try {
+    // The snapshot service is configuration (--snapshot, REPROKIT_SNAPSHOT_URL): private addresses allowed.
+    text = (await fetchBuffer(url, { maxBytes: INFO_LIMIT, timeoutMs: LOOKUP_TIMEOUT_MS, deadlineMs: LOOKUP_TIMEOUT_MS, retries: 0, allowPrivateNetwork: true })).body.toString('utf8');
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return undefined;
+    throw error;
+  }
   let results: unknown;
   try {
     results = (JSON.parse(text) as { result?: unknown }).result;
@@ -71,17 +76,6 @@ export async function lookupSnapshotUrl(p: LockedPackage & { sha1: string }, bas
   const rank = (r: SnapshotFileInfo) => (r.archive_name === 'debian' ? 0 : r.archive_name === 'debian-security' ? 1 : 2);
   const best = usable.sort((a, b) => rank(a) - rank(b) || (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : 0))[0];
   return best && `${SNAPSHOT_ORIGIN}/archive/${best.archive_name}/${best.first_seen}${best.path}/${best.name}`;
-}
-
-async function readBounded(response: Response, limit: number, url: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`${url}: answer larger than ${limit} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -116,44 +110,25 @@ export async function recordSources(packages: LockedPackage[], debs: Map<string,
 
 /**
  * Downloads one file into `dest`, refusing more bytes than `size` (a hostile or broken server
- * cannot fill the disk). `file://` URLs are read from disk. Returns false when the source does not
- * have it (404, missing file, unreachable host): the caller tries the next source.
+ * cannot fill the disk), through net/'s bounded client (deadline, minimum rate, nothing left behind
+ * on failure or Ctrl-C). `file://` URLs are read from disk. Sources are configuration (--mirror,
+ * the snapshot service): private addresses allowed. Returns false when the source does not have it
+ * (404, missing file, unreachable host, too slow): the caller tries the next source.
  */
-export async function downloadTo(url: string, dest: string, size: number): Promise<boolean> {
-  if (url.startsWith('file://')) {
-    const path = fileURLToPath(url);
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch {
-      return false;
-    }
-    if (!stat.isFile()) return false;
-    if (stat.size > size) throw new UserError(`${url}: ${stat.size} bytes where the lock says ${size}`);
-    copyFileSync(path, dest);
-    return true;
-  }
-  let response: Response;
+export async function downloadTo(url: string, dest: string, size: number, options: Pick<FetchOptions, 'deadlineMs' | 'minRate' | 'timeoutMs'> = {}): Promise<boolean> {
+  let got;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(300_000), redirect: 'follow' });
-  } catch {
-    return false;
+    got = await downloadToFile(url, dest, { ...options, maxBytes: size, allowPrivateNetwork: true, files: 'any' });
+  } catch (error) {
+    if (error instanceof UnreachableError || error instanceof RefusedLocationError) return false;
+    throw error;
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    return false;
+  if (got.truncated) {
+    rmSync(dest, { force: true });
+    throw new UserError(`${url}: more than the ${size} bytes the lock says`);
   }
-  const fd = openSync(dest, 'w', 0o644);
-  try {
-    let written = 0;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      written += chunk.length;
-      if (written > size) throw new UserError(`${url}: more than the ${size} bytes the lock says`);
-      writeSync(fd, chunk);
-    }
-  } finally {
-    closeSync(fd);
-  }
+  // As the cache's other .debs (downloadToFile writes 0600).
+  chmodSync(dest, 0o644);
   return true;
 }
 

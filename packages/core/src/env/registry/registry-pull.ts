@@ -87,11 +87,12 @@ export async function pullPinnedImage(
  * undefined (with the reasons given to `refuse`).
  */
 async function findManifestOf(repository: string, pin: string, refuse: (line: string) => void): Promise<{ digest: string; imageId: string } | undefined> {
-  const client = new RegistryClient(parseImageReference(repository), { timeoutMs: REGISTRY_TIMEOUT_MS });
+  // The workspace's own registries are configuration, not a manifest's request: private addresses allowed.
+  const client = new RegistryClient(parseImageReference(repository), { timeoutMs: REGISTRY_TIMEOUT_MS, allowPrivateNetwork: true });
   // The pin as a manifest digest: one request, not retried, since an image ID is no manifest and
   // distribution 2.8 answers a blob's digest asked for as a manifest with 500, not 404. Nothing the
   // registry says here goes unchecked: docker pulls by this digest and checks every blob against it.
-  const probe = new RegistryClient(parseImageReference(repository), { timeoutMs: REGISTRY_TIMEOUT_MS, retries: 0 });
+  const probe = new RegistryClient(parseImageReference(repository), { timeoutMs: REGISTRY_TIMEOUT_MS, retries: 0, allowPrivateNetwork: true });
   const byDigest = await amd64Manifest(probe, pin).catch((error) => {
     const status = (error as { status?: number }).status;
     if (status === 404 || status === 500) return undefined;

@@ -116,6 +116,10 @@ const PACKAGE_MANAGERS: Case[] = [
   ['npm local directory and tarball', { 'a.sh': 'npm install ./packages/a ../b/b-1.0.0.tgz\n' }, []],
   ['npm update', { 'a.sh': 'npm update\n' }, ['a.sh:1:1 npm-install-unpinned']],
   ['npm install-test in CI', workflow('      - run: npm install-test\n      - run: npm ci\n'), ['.github/workflows/ci.yml:6:14 npm-install-not-ci']],
+  // As Scorecard: `npm install` may rewrite package-lock.json wherever it runs; only `npm ci` installs exactly the lock.
+  ['a bare npm install in a script and a Makefile', { 'a.sh': 'npm install\nnpm i --no-audit\nnpm ci\n', Makefile: 'deps:\n\tnpm install\n' }, ['a.sh:1:1 npm-install-not-ci', 'a.sh:2:1 npm-install-not-ci', 'Makefile:2:2 npm-install-not-ci']],
+  // npm links the current directory into the global prefix: no lockfile applies.
+  ['npm install -g with no package', { ...workflow('      - run: npm install -g\n'), 'a.sh': 'npm i --global\n' }, ['.github/workflows/ci.yml:6:14 npm-install-unpinned', 'a.sh:1:1 npm-install-unpinned']],
   ['yarn add', { 'a.sh': 'yarn add react\nyarn add react@18.2.0\nyarn global add serve@14.2.1\n' }, ['a.sh:1:10 npm-install-unpinned', 'a.sh:3:17 npm-install-unpinned']],
   ['pnpm add', { 'a.sh': 'pnpm add -D vitest\npnpm add -D vitest@1.6.0\npnpm install --frozen-lockfile\n' }, ['a.sh:1:13 npm-install-unpinned']],
   [
@@ -203,6 +207,14 @@ const PACKAGE_MANAGERS: Case[] = [
       'a.sh': `pip install --no-deps -e .\npip install -e .\npip install --no-deps git+https://github.com/o/r@${COMMIT}\npip install --no-deps -e git+https://github.com/o/r@main#egg=x\npip install --no-deps dist/x-1.0-py3-none-any.whl\n`,
     },
     ['a.sh:2:1 pip-unhashed', 'a.sh:4:1 pip-unhashed'],
+  ],
+  [
+    // pip 23.2.1: `-e git://…` is cloned as git+git://… at that revision; a plain `git://…` is "Invalid requirement", nothing installed.
+    'pip git:// without git+: editable at a commit is pinned, a plain one pip refuses',
+    {
+      'a.sh': `pip install --no-deps -e git://host/repo.git@${COMMIT}#egg=x\npip install --no-deps -e git://host/repo.git@main#egg=x\npip install --no-deps --editable=svn://host/r@${COMMIT}#egg=x\npip install --no-deps git://host/repo.git@${COMMIT}#egg=x\npip install requests git://host/repo.git#egg=x\n`,
+    },
+    ['a.sh:2:1 pip-unhashed', 'a.sh:3:1 pip-unhashed'],
   ],
   ['a wheel alone still resolves dependencies', { 'a.sh': 'pip install dist/x-1.0-py3-none-any.whl\npython -m pip install --upgrade pip\n' }, ['a.sh:1:1 pip-unhashed', 'a.sh:2:1 pip-unhashed']],
   [

@@ -50,7 +50,7 @@ const CASES: [string, string[]][] = [
   ['sh-docker-pinned', []],
   ['sh-podman-buildah', ['a.sh:1:15 container-image-unpinned', 'a.sh:2:23 container-image-unpinned']],
   ['sh-cargo', ['a.sh:1:1 cargo-unlocked', 'a.sh:1:15 cargo-install-unpinned', 'a.sh:2:24 cargo-install-unpinned', 'a.sh:3:1 cargo-unlocked', 'a.sh:6:1 cargo-unlocked']],
-  ['sh-npm-not-ci-context', []],
+  ['sh-npm-bare-install', ['a.sh:1:1 npm-install-not-ci']],
   ['sh-pip', ['a.sh:1:1 pip-unhashed', 'a.sh:3:1 pip-unhashed', 'a.sh:5:1 pip-unhashed']],
   ['sh-go', ['a.sh:2:12 go-install-latest', 'a.sh:3:8 go-install-latest']],
   ['sh-shebang-no-extension', ['bootstrap:3:1 download-piped-to-shell']],

@@ -10,8 +10,6 @@ import type { Word } from './shell';
  */
 
 export interface PackageManagerContext {
-  /** `npm install` with no package is a finding only where `npm ci` belongs (CI, images). */
-  ciLike: boolean;
   readRelated?: (path: string) => string | undefined;
   /** Whether the repository's project files lock restores (central package management, RestoreLockedMode). */
   nugetLocked?: () => boolean;
@@ -21,7 +19,7 @@ const EXACT_SEMVER = /^[=v]?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+
 const FULL_COMMIT = /^[0-9a-f]{40}$/i;
 
 export function checkPackageManager(name: string, words: Word[], context: PackageManagerContext): RawFinding[] | undefined {
-  if (name === 'npm') return checkNpm(words, context);
+  if (name === 'npm') return checkNpm(words);
   if (name === 'yarn' || name === 'pnpm' || name === 'bun') return checkYarnLike(name, words);
   if (name === 'go') return checkGo(words);
   if (name === 'gem') return checkGem(words);
@@ -49,7 +47,7 @@ const NPM_INSTALL = new Set(['install', 'i', 'in', 'ins', 'inst', 'insta', 'inst
 const NPM_INSTALL_TEST = new Set(['install-test', 'it']);
 const NPM_VALUED = new Set(['--prefix', '--omit', '--include', '--registry', '--cache', '--loglevel', '--workspace', '-w', '--tag', '--userconfig', '--install-strategy']);
 
-function checkNpm(words: Word[], context: PackageManagerContext): RawFinding[] {
+function checkNpm(words: Word[]): RawFinding[] {
   const subcommand = firstOperand(words, 1, (flag) => NPM_VALUED.has(flag));
   if (!subcommand) return [];
   const sub = subcommand.text;
@@ -61,7 +59,9 @@ function checkNpm(words: Word[], context: PackageManagerContext): RawFinding[] {
   if (!NPM_INSTALL.has(sub) && !NPM_INSTALL_TEST.has(sub)) return [];
   const packages = rest.filter((word, i) => !word.text.startsWith('-') && !(i > 0 && NPM_VALUED.has(rest[i - 1].text)));
   if (packages.length === 0) {
-    if (global || !context.ciLike) return [];
+    // npm 11 links the current directory into the global prefix: no lockfile applies, nothing is pinned.
+    if (global) return [at(words[0], 'npm-install-unpinned', `npm ${sub} -g with no package installs the current directory globally, where no lockfile applies`)];
+    // Everywhere, as Scorecard does: a developer's script runs it too, and it may rewrite the lock.
     return [at(words[0], 'npm-install-not-ci', `npm ${sub} may update package-lock.json instead of installing what it records`)];
   }
   return packages.flatMap((word) => {
@@ -190,7 +190,9 @@ function pipArguments(name: string, words: Word[]): Word[] | undefined {
 const PIP_VALUED = new Set(['-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-i', '--index-url', '--extra-index-url', '-f', '--find-links', '-t', '--target', '--prefix', '--root', '--platform', '--python-version', '--implementation', '--abi', '--src', '--upgrade-strategy', '--progress-bar', '--log', '--cache-dir', '--trusted-host', '--proxy', '--timeout', '--retries', '--no-binary', '--only-binary', '--config-settings', '-C', '--global-option']);
 
 /** A pip requirement that downloads nothing: a local path, or a VCS URL at a full commit. */
-function isPinnedPipSource(spec: string): boolean {
+function isPinnedPipSource(spec: string, editable: boolean): boolean {
+  // pip reads an editable `git://…` as `git+git://…` (parse_editable prefixes a bare VCS scheme).
+  if (editable && BARE_VCS_URL.test(spec)) spec = spec.replace(/^([a-z]+):/i, (_, vcs: string) => `${vcs.toLowerCase()}+${vcs}:`);
   // git and Mercurial revisions are content hashes; Subversion and Bazaar revisions are not.
   if (/^(git|hg)\+/.test(spec)) return /@[0-9a-f]{40}(#.*)?$/i.test(spec);
   if (/^(svn|bzr)\+/.test(spec)) return false;
@@ -199,23 +201,34 @@ function isPinnedPipSource(spec: string): boolean {
   return /^(\.|\/|~)/.test(spec) || spec.includes('/') || /\.(whl|tar\.gz|zip)$/.test(spec);
 }
 
+/** A VCS URL without pip's `vcs+` prefix: pip refuses it as a requirement (unless editable). */
+const BARE_VCS_URL = /^(git|hg|svn|bzr):\/\//i;
+
 function checkPip(commandWord: Word, args: Word[], context: PackageManagerContext): RawFinding[] {
   if (args.some((word) => word.text === '--require-hashes')) return [];
   const requirementFiles: Word[] = [];
   const requirements: Word[] = [];
+  const editables = new Set<Word>();
   args.forEach((word, i) => {
     const text = word.text;
     if ((text === '-r' || text === '--requirement') && args[i + 1]) requirementFiles.push(args[i + 1]);
     else if (text.startsWith('--requirement=')) requirementFiles.push({ ...word, text: text.slice('--requirement='.length) });
     else if (/^-r./.test(text)) requirementFiles.push({ ...word, text: text.slice(2) });
-    else if (!text.startsWith('-') && !(i > 0 && PIP_VALUED.has(args[i - 1].text) && !['-e', '--editable'].includes(args[i - 1].text))) requirements.push(word);
+    else if (text.startsWith('--editable=')) editables.add(requirements[requirements.push({ ...word, text: text.slice('--editable='.length) }) - 1]);
+    else if (!text.startsWith('-') && !(i > 0 && PIP_VALUED.has(args[i - 1].text) && !['-e', '--editable'].includes(args[i - 1].text))) {
+      requirements.push(word);
+      if (i > 0 && ['-e', '--editable'].includes(args[i - 1].text)) editables.add(word);
+    }
   });
+  // pip refuses `git://…` as a plain requirement ("Invalid requirement") before installing anything,
+  // so the command installs nothing: no finding, as for gsutil without cp.
+  if (requirements.some((word) => !editables.has(word) && !word.expanded && BARE_VCS_URL.test(word.text))) return [];
   // pip checks hashes of everything once any requirement carries one.
   const contents = requirementFiles.map((file) => (file.expanded ? undefined : context.readRelated?.(file.text)));
   if (contents.some((text) => text !== undefined && /^[^#\n]*--hash[= ]/m.test(text))) return [];
   // --no-deps of local paths or commit-pinned VCS URLs fetches nothing unpinned (Scorecard accepts `-e` only; any local path is the same).
   const noDeps = args.some((word) => word.text === '--no-deps');
-  if (noDeps && requirementFiles.length === 0 && requirements.length > 0 && requirements.every((word) => isPinnedPipSource(word.text))) return [];
+  if (noDeps && requirementFiles.length === 0 && requirements.length > 0 && requirements.every((word) => isPinnedPipSource(word.text, editables.has(word)))) return [];
   const why =
     requirementFiles.length === 0
       ? requirements.some((word) => word.text.endsWith('.whl'))

@@ -55,7 +55,7 @@ function checkCommand(command: SimpleCommand, options: ShellCheckOptions): RawFi
   if (script) return checkInlineScript(script, options);
   if (name === 'docker' || name === 'podman' || name === 'nerdctl' || name === 'buildah') return checkContainerImage(name, words);
   if (name === 'cargo') return checkCargo(words);
-  return checkPackageManager(name, words, { ciLike: options.context === 'workflow' || options.context === 'dockerfile', readRelated: options.readRelated, nugetLocked: options.nugetLocked }) ?? [];
+  return checkPackageManager(name, words, { readRelated: options.readRelated, nugetLocked: options.nugetLocked }) ?? [];
 }
 
 /** The script a command runs from its arguments: `sh -c '…'`, `su -c '…'`, `eval '…'`. */

@@ -86,7 +86,7 @@ commands:
                                                   ones (build path, clock, host name, user, umask, locale, TZ,
                                                   CPUs, file order…); name the variations that change an artifact
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
-  report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published] [--attestations DIR --trusted-keys PATH [--threshold N]]
+  report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published] [--attestations DIR|--attestations-from REGISTRY --trusted-keys PATH [--threshold N]]
                                                   check every manifest of the workspace and its pins; write
                                                   DIR/index.html, report.md and report.json, or print the
                                                   Markdown (--json: the JSON) summary

@@ -1,7 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../manifest/json-file';
 import { hashFile } from '../hash';
-import { AttestationRejected, readEnvelope, signEnvelope, verifyEnvelope } from './dsse';
+import { AttestationRejected, parseEnvelope, readEnvelope, signEnvelope, verifyEnvelope } from './dsse';
 import type { PublicKeyInfo } from './keys';
 import { readRegularText } from '../fs/regular-file';
 import { parseStatement, type Statement } from './statement';
@@ -38,6 +38,12 @@ export function verifyAttestationFile(path: string, trusted: PublicKeyInfo[]): V
   const envelope = readEnvelope(path);
   const { payload, signers } = verifyEnvelope(envelope, trusted, path);
   return { path, statement: parseStatement(payload, `${path}: payload`), signers };
+}
+
+/** The same for an envelope read from elsewhere (a registry blob), `label` naming where. */
+export function verifyAttestationText(text: string, label: string, trusted: PublicKeyInfo[]): VerifiedAttestation {
+  const { payload, signers } = verifyEnvelope(parseEnvelope(text, label), trusted, label);
+  return { path: label, statement: parseStatement(payload, `${label}: payload`), signers };
 }
 
 /** Refuses an attestation none of whose subjects has the artifact's sha256. */

@@ -35,13 +35,18 @@ export function signEnvelope(payload: Buffer, key: { key: KeyObject; keyId: stri
 }
 
 /** An attestation file is a few KiB; this bounds what a hostile one can make reprokit read. */
-const MAX_ENVELOPE = 4 * 1024 * 1024;
+export const MAX_ENVELOPE = 4 * 1024 * 1024;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Reads and checks the shape of an envelope; every problem is one line naming the file and field. */
 export function readEnvelope(path: string): DsseEnvelope {
-  const value = parseJson(readRegularText(path, MAX_ENVELOPE, 'a DSSE envelope'), path) as Partial<DsseEnvelope> | null;
+  return parseEnvelope(readRegularText(path, MAX_ENVELOPE, 'a DSSE envelope'), path);
+}
+
+/** Checks the shape of an envelope's text (a file's, or a registry blob's: `path` names where it came from). */
+export function parseEnvelope(text: string, path: string): DsseEnvelope {
+  const value = parseJson(text, path) as Partial<DsseEnvelope> | null;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${path}: not a DSSE envelope (expected a JSON object)`);
   if (typeof value.payloadType !== 'string') throw new UserError(`${path}: $.payloadType: missing, not a DSSE envelope`);
   if (typeof value.payload !== 'string' || !BASE64.test(value.payload)) throw new UserError(`${path}: $.payload: missing or not base64`);

@@ -9,11 +9,13 @@ import { writeFileAtomic } from '../manifest/json-file';
 import { readManifest } from '../manifest/manifest';
 import { verifyManifest } from '../verification/verify';
 import { REPROKIT_VERSION } from '../version';
+import { signStatementFile } from './attestation';
 import { signEnvelope } from './dsse';
 import type { loadSigningKey } from './keys';
 import { BUILDER_ID_ENV, DEFAULT_BUILDER_ID, STATEMENT_SUFFIX } from './provenance';
 import { serializeStatement, type ResourceDescriptor } from './statement';
-import { verificationSummary, type VerificationResult } from './vsa';
+import { artifactSubject, pushAttestations, type AttestationToPush } from './registry/registry-attestations';
+import { verificationSummary, VSA_PREDICATE_TYPE, type VerificationResult } from './vsa';
 
 export interface RebuildInput {
   manifestPath: string;
@@ -23,6 +25,8 @@ export interface RebuildInput {
   key?: ReturnType<typeof loadSigningKey>;
   outDir?: string;
   builderId?: string;
+  /** With a key: also push every signed statement to this registry (`host:port[/path]`), as referrers of its subject. */
+  pushAttestations?: string;
   log: (line: string) => void;
 }
 
@@ -33,6 +37,8 @@ export interface RebuiltArtifact {
   expected: string;
   rebuilt?: string;
   attestation?: string;
+  /** The rebuild's own provenance statement, signed with the same key. */
+  provenance?: string;
 }
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -70,6 +76,7 @@ export async function rebuildManifest(input: RebuildInput): Promise<RebuiltArtif
   const verified = await verifyManifest(input.manifestPath);
   if (input.outDir) mkdirSync(input.outDir, { recursive: true });
   const results: RebuiltArtifact[] = [];
+  const toPush: AttestationToPush[] = [];
   for (const artifact of manifest.artifacts) {
     const check = verified.checks.find((c) => c.name === artifact.name && c.status !== 'unexpected')!;
     const statementFile = join(manifestDir, manifest.outputDir, RECORD_DIR, `${artifact.name}${STATEMENT_SUFFIX}`);
@@ -88,11 +95,29 @@ export async function rebuildManifest(input: RebuildInput): Promise<RebuiltArtif
     });
     const result = vsa.predicate.verificationResult;
     let attestation: string | undefined;
+    let provenance: string | undefined;
     if (input.key && input.outDir) {
-      attestation = join(input.outDir, `${manifest.project}.${artifact.name}.${input.key.keyId.slice(0, 16)}.vsa.dsse.json`);
+      const stem = join(input.outDir, `${manifest.project}.${artifact.name}.${input.key.keyId.slice(0, 16)}`);
+      attestation = `${stem}.vsa.dsse.json`;
       writeFileAtomic(attestation, JSON.stringify(signEnvelope(serializeStatement(vsa), input.key), null, 2) + '\n');
+      const layoutDir = artifact.image && join(manifestDir, artifact.image.layout);
+      // The summary is about the bytes the manifest records; it hangs from their subject even when this rebuild made others.
+      toPush.push({ file: attestation, predicateType: VSA_PREDICATE_TYPE, subject: await artifactSubject(artifact.kind, artifact.sha256, artifact.image && { manifestDigest: artifact.image.manifestDigest, layoutDir }) });
+      if (existsSync(statementFile)) {
+        // The provenance is about what this rebuild made: its own subject.
+        provenance = `${stem}.intoto.dsse.json`;
+        const statement = signStatementFile(statementFile, input.key, provenance);
+        const rebuiltImage = (statement.predicate as { buildDefinition?: { internalParameters?: { image?: { manifestDigest?: unknown } } } }).buildDefinition?.internalParameters?.image?.manifestDigest;
+        const subject = await artifactSubject(artifact.kind, statement.subject[0].digest!.sha256, typeof rebuiltImage === 'string' ? { manifestDigest: rebuiltImage, layoutDir } : undefined);
+        toPush.push({ file: provenance, predicateType: statement.predicateType, subject });
+      }
     }
-    results.push({ name: artifact.name, path: artifact.path, result, expected: artifact.sha256, rebuilt: check.actual?.sha256, attestation });
+    results.push({ name: artifact.name, path: artifact.path, result, expected: artifact.sha256, rebuilt: check.actual?.sha256, attestation, provenance });
+  }
+  if (input.pushAttestations && toPush.length) {
+    for (const pushed of await pushAttestations(input.pushAttestations, manifest.project, toPush)) {
+      input.log(`pushed ${relative(process.cwd(), pushed.file)} -> ${pushed.ref} (found by subject through the ${pushed.via})`);
+    }
   }
   return results;
 }

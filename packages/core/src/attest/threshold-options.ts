@@ -3,12 +3,14 @@ import { UserError } from '../errors';
 // Apart from the threshold code so that `verify` without these options loads none of it.
 
 export interface ThresholdOptions {
-  attestations: string;
+  /** A directory of attestation files, or (attestationsFrom) a registry; exactly one. */
+  attestations?: string;
+  attestationsFrom?: string;
   trustedKeys: string;
   threshold: number;
 }
 
-const OPTION_NAMES = ['attestations', 'trusted-keys', 'trustedKeys', 'threshold'];
+const OPTION_NAMES = ['attestations', 'attestations-from', 'attestationsFrom', 'trusted-keys', 'trustedKeys', 'threshold'];
 
 /**
  * Takes the threshold options out of a command line (verify and reproduce both accept them; Nx
@@ -26,12 +28,15 @@ export function takeThresholdOptions(args: string[]): { options?: ThresholdOptio
     }
     const value = match[2] ?? args[++i];
     if (value === undefined || value.startsWith('--')) throw new UserError(`--${match[1]}: needs a value`);
-    found[match[1] === 'trustedKeys' ? 'trusted-keys' : match[1]] = value;
+    found[{ trustedKeys: 'trusted-keys', attestationsFrom: 'attestations-from' }[match[1]] ?? match[1]] = value;
   }
   if (Object.keys(found).length === 0) return { rest };
-  for (const name of ['attestations', 'trusted-keys', 'threshold']) {
-    if (found[name] === undefined) throw new UserError(`--${name}: required with ${Object.keys(found).map((n) => `--${n}`).join(', ')} (--attestations DIR --trusted-keys PATH --threshold N)`);
+  const given = Object.keys(found).map((n) => `--${n}`).join(', ');
+  if (found.attestations !== undefined && found['attestations-from'] !== undefined) throw new UserError('--attestations and --attestations-from: give one (a directory, or a registry host:port[/path])');
+  if (found.attestations === undefined && found['attestations-from'] === undefined) throw new UserError(`--attestations: required with ${given} (--attestations DIR or --attestations-from REGISTRY, --trusted-keys PATH --threshold N)`);
+  for (const name of ['trusted-keys', 'threshold']) {
+    if (found[name] === undefined) throw new UserError(`--${name}: required with ${given} (--attestations DIR or --attestations-from REGISTRY, --trusted-keys PATH --threshold N)`);
   }
   if (!/^\d+$/.test(found.threshold)) throw new UserError(`--threshold: ${JSON.stringify(found.threshold)} is not a positive whole number`);
-  return { options: { attestations: found.attestations, trustedKeys: found['trusted-keys'], threshold: Number(found.threshold) }, rest };
+  return { options: { attestations: found.attestations, attestationsFrom: found['attestations-from'], trustedKeys: found['trusted-keys'], threshold: Number(found.threshold) }, rest };
 }

@@ -1,9 +1,10 @@
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isUserError, UserError } from '../errors';
 import { readManifest } from '../manifest/manifest';
-import { verifyAttestationFile } from './attestation';
-import { loadTrustedKeys } from './keys';
+import { verifyAttestationFile, verifyAttestationText, type VerifiedAttestation } from './attestation';
+import { loadTrustedKeys, type PublicKeyInfo } from './keys';
+import { fetchAttestations } from './registry/registry-attestations';
 import { resourceUriOf, VSA_PREDICATE_TYPE, type VsaPredicate } from './vsa';
 
 /**
@@ -59,7 +60,23 @@ function attestationFiles(dir: string): string[] {
   return files.map((name) => join(dir, name));
 }
 
-export async function verifyThreshold(input: { manifestPath: string; attestationsDir: string; trustedKeysPath: string; threshold: number }): Promise<ThresholdResult> {
+/** One attestation to verify, from a directory or a registry: `verify` reads and checks it. */
+interface AttestationSource {
+  label: string;
+  verify: (trusted: PublicKeyInfo[]) => VerifiedAttestation;
+}
+
+export interface ThresholdInput {
+  manifestPath: string;
+  /** A directory of attestation files (`--attestations`)… */
+  attestationsDir?: string;
+  /** …or a registry holding them as referrers of each artifact (`--attestations-from`, `host:port[/path]`). */
+  attestationsFrom?: string;
+  trustedKeysPath: string;
+  threshold: number;
+}
+
+export async function verifyThreshold(input: ThresholdInput): Promise<ThresholdResult> {
   if (!Number.isInteger(input.threshold) || input.threshold < 1) throw new UserError(`--threshold: ${input.threshold} is not a positive whole number`);
   const manifest = await readManifest(input.manifestPath);
   const trusted = loadTrustedKeys(input.trustedKeysPath);
@@ -72,10 +89,18 @@ export async function verifyThreshold(input: { manifestPath: string; attestation
   const passed = new Map<string, Set<string>>(manifest.artifacts.map((artifact) => [artifact.path, new Set()]));
   const disagreements: Disagreement[] = [];
   const rejected: string[] = [];
-  for (const file of attestationFiles(input.attestationsDir)) {
+  let sources: AttestationSource[];
+  if (input.attestationsFrom !== undefined) {
+    const fetched = await fetchAttestations(input.attestationsFrom, manifest, dirname(resolve(input.manifestPath)));
+    rejected.push(...fetched.refused);
+    sources = fetched.found.map(({ label, text }) => ({ label, verify: (keys) => verifyAttestationText(text, label, keys) }));
+  } else {
+    sources = attestationFiles(input.attestationsDir!).map((file) => ({ label: file, verify: (keys) => verifyAttestationFile(file, keys) }));
+  }
+  for (const { label: file, verify } of sources) {
     let attestation;
     try {
-      attestation = verifyAttestationFile(file, trusted);
+      attestation = verify(trusted);
     } catch (error) {
       if (!isUserError(error)) throw error;
       rejected.push(error.message);

@@ -117,7 +117,7 @@ export class RegistryClient {
   }
 
   /** A manifest or index by tag or digest, with the digest of its bytes (checked against the one asked for). */
-  async manifest(reference: string): Promise<{ digest: string; mediaType: string; json: any }> {
+  async manifest(reference: string): Promise<{ digest: string; mediaType: string; json: any; size: number }> {
     const { body, headers } = await this.get(`/manifests/${reference}`, MAX_JSON, MANIFEST_TYPES);
     const digest = sha256(body);
     if (DIGEST.test(reference) && digest !== reference) throw new UserError(`${this.base}/manifests/${reference}: the registry served a manifest with digest ${digest}`);
@@ -128,7 +128,7 @@ export class RegistryClient {
       throw new UserError(`${this.base}/manifests/${reference}: not JSON`);
     }
     const mediaType = String(json?.mediaType ?? headers['content-type'] ?? '');
-    return { digest, mediaType, json };
+    return { digest, mediaType, json, size: body.length };
   }
 
   /**
@@ -146,6 +146,23 @@ export class RegistryClient {
     const tags: unknown = json?.tags ?? [];
     if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) throw new UserError(`${this.base}/tags/list: $.tags is not a list of strings`);
     return (tags as string[]).slice(0, max);
+  }
+
+  /**
+   * The OCI 1.1 referrers of a manifest (`GET /referrers/<digest>`, an image index), or undefined
+   * when the registry lacks the API (404, as distribution 2.8 answers): then the tag schema
+   * (`sha256-<hex>`) is where clients list them.
+   */
+  async referrers(digest: string): Promise<any | undefined> {
+    if (!DIGEST.test(digest)) throw new UserError(`${this.base}: subject digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+    try {
+      const { body } = await this.get(`/referrers/${digest}`, MAX_JSON, ['application/vnd.oci.image.index.v1+json']);
+      return JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return undefined;
+      if (error instanceof SyntaxError) throw new UserError(`${this.base}/referrers/${digest}: not JSON`);
+      throw error;
+    }
   }
 
   async blob(digest: string, maxBytes: number): Promise<Buffer> {

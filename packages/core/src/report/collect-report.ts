@@ -23,8 +23,11 @@ export interface ReportOptions {
   workspaceRoot: string;
   /** Scan for pin findings too (the default). */
   pins?: boolean;
-  /** Check independent rebuilders' signed verification summaries too (`reprokit verify --attestations`). */
-  attestations?: { dir: string; trustedKeys: string; threshold: number };
+  /**
+   * Check independent rebuilders' signed verification summaries too (`reprokit verify --attestations`):
+   * from a directory, or from a registry (`from`, `host:port[/path]`: each project's `<from>/<project>`).
+   */
+  attestations?: { dir?: string; from?: string; trustedKeys: string; threshold: number };
   /** Download every published location the manifests list and compare it (`reprokit published`). */
   published?: boolean;
   /** The manifests' URLs may reach loopback, link-local and private addresses (--allow-private-network); default REPROKIT_ALLOW_PRIVATE_NETWORK. */
@@ -173,7 +176,7 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
       : [];
     let attested: ThresholdResult | undefined;
     if (options.attestations) {
-      attested = await verifyThreshold({ manifestPath, attestationsDir: options.attestations.dir, trustedKeysPath: options.attestations.trustedKeys, threshold: options.attestations.threshold });
+      attested = await verifyThreshold({ manifestPath, attestationsDir: options.attestations.dir, attestationsFrom: options.attestations.from, trustedKeysPath: options.attestations.trustedKeys, threshold: options.attestations.threshold });
       attested.rejected.forEach((line) => rejected.add(line));
       trustedBuilders = attested.trustedBuilders;
     }

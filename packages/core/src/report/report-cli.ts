@@ -9,7 +9,7 @@ import { collectReport, type ReprokitReport } from './collect-report';
 import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
 
-export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published [--allow-private-network]] [--attestations DIR --trusted-keys PATH [--threshold N]]';
+export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published [--allow-private-network]] [--attestations DIR|--attestations-from REGISTRY --trusted-keys PATH [--threshold N]]';
 
 const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
 
@@ -31,6 +31,7 @@ export async function reportCommand(args: string[], usageError: (message: string
       published: { type: 'boolean', default: false },
       'allow-private-network': { type: 'boolean' },
       attestations: { type: 'string' },
+      'attestations-from': { type: 'string' },
       'trusted-keys': { type: 'string' },
       threshold: { type: 'string', default: '1' },
     },
@@ -38,9 +39,11 @@ export async function reportCommand(args: string[], usageError: (message: string
   });
   if (positionals.length > 1) throw usageError('report: name at most one WORKSPACE directory');
   if (values.out === '') throw usageError('report: --out needs a directory');
-  if ((values.attestations === undefined) !== (values['trusted-keys'] === undefined)) throw usageError('report: --attestations and --trusted-keys go together');
+  if (values.attestations !== undefined && values['attestations-from'] !== undefined) throw usageError('report: --attestations and --attestations-from: give one (a directory, or a registry host:port[/path])');
+  const source = values.attestations ?? values['attestations-from'];
+  if ((source === undefined) !== (values['trusted-keys'] === undefined)) throw usageError('report: --attestations (or --attestations-from) and --trusted-keys go together');
   const threshold = Number(values.threshold);
-  const attestations = values.attestations !== undefined ? { dir: values.attestations, trustedKeys: values['trusted-keys']!, threshold } : undefined;
+  const attestations = source !== undefined ? { dir: values.attestations, from: values['attestations-from'], trustedKeys: values['trusted-keys']!, threshold } : undefined;
   const start = resolve(positionals[0] ?? '.');
   const workspaceRoot = gitToplevel(start) ?? start;
   const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations, published: values.published, allowPrivateNetwork: values['allow-private-network'] || undefined });

@@ -9,7 +9,8 @@ export const IMAGE_REGISTRIES_ENV = 'REPROKIT_IMAGE_REGISTRIES';
 // `host[:port]` then optional repository path components: where `<entry>/<image name>` is looked up.
 const ENTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/;
 
-function checkEntry(entry: unknown, where: string): string {
+/** A registry entry, `host:port` or `host:port/path`, or a one-line error naming `where`. */
+export function checkEntry(entry: unknown, where: string): string {
   if (typeof entry !== 'string' || !ENTRY.test(entry) || !/[.:]|^localhost(\/|$)/.test(entry.split('/')[0])) {
     throw new UserError(`${where}: ${JSON.stringify(entry)} is not a registry (host:port or host:port/path, e.g. 127.0.0.1:5000 or registry.example/team)`);
   }

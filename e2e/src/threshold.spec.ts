@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { TempWorkspace } from './workspace';
 
 const MANIFEST = 'packages/hello-c/repro-manifest.json';
+/** The shared registry (distribution 2.8: no referrers API, the tag schema), a path of this run's own. */
+const REGISTRY = `127.0.0.1:5000/rk-threshold-${process.pid}`;
 
 /** The statement inside an envelope, as JSON. */
 const payloadOf = (file: string) => JSON.parse(Buffer.from(JSON.parse(readFileSync(file, 'utf8')).payload, 'base64').toString());
@@ -19,6 +21,18 @@ describe('rebuilders sign verification summaries; verify enforces a threshold of
   tampered.write('packages/hello-c/src/hello.c', source.replace('Hello from C', 'Backdoored C'));
   tampered.commit('tamper');
   const att = join(ws.root, 'attestations');
+  // What the rebuilders pushed is deleted from the shared registry afterwards (it runs with deletion enabled).
+  after(async () => {
+    const base = `http://${REGISTRY.replace('/', '/v2/')}/hello-c`;
+    const accept = 'application/vnd.oci.image.index.v1+json';
+    const tags: string[] = (await (await fetch(`${base}/tags/list`)).json().catch(() => ({})))?.tags ?? [];
+    for (const tag of tags) {
+      const index = await (await fetch(`${base}/manifests/${tag}`, { headers: { accept } })).json();
+      const digests = [...index.manifests.map((m: { digest: string }) => m.digest), tag.replace('-', ':')];
+      const own = (await fetch(`${base}/manifests/${tag}`, { method: 'HEAD', headers: { accept } })).headers.get('docker-content-digest');
+      for (const digest of [...digests, own]) await fetch(`${base}/manifests/${digest}`, { method: 'DELETE' });
+    }
+  });
   const trusted = join(ws.root, 'trusted');
   mkdirSync(trusted);
 
@@ -26,14 +40,20 @@ describe('rebuilders sign verification summaries; verify enforces a threshold of
     for (const name of ['builder-a', 'builder-b', 'builder-c', 'stranger']) assert.equal(ws.reprokit('keygen', name).status, 0);
     for (const name of ['builder-a', 'builder-b', 'builder-c']) cpSync(join(ws.root, `${name}.pub`), join(trusted, `${name}.pub`));
     for (const name of ['builder-a', 'builder-b']) {
-      const result = ws.reprokit('rebuild', MANIFEST, '--attest', '--key', `${name}.key`, '--out', 'attestations', '--builder-id', `https://rebuilders.example/${name}`);
+      const result = ws.reprokit('rebuild', MANIFEST, '--attest', '--key', `${name}.key`, '--out', 'attestations', '--push-attestations', REGISTRY, '--builder-id', `https://rebuilders.example/${name}`);
       assert.equal(result.status, 0, result.output);
       assert.match(result.output, /^PASSED packages\/hello-c\/dist\/hello sha256:[0-9a-f]{64} -> attestations\/hello-c\.hello\.[0-9a-f]{16}\.vsa\.dsse\.json$/m);
+      assert.match(result.output, new RegExp(`pushed attestations/hello-c\\.hello\\.[0-9a-f]{16}\\.vsa\\.dsse\\.json -> ${REGISTRY.replace(/\./g, '\\.')}/hello-c@sha256:[0-9a-f]{64} \\(found by subject through the tag sha256-[0-9a-f]{64}\\)`));
     }
-    const c = tampered.reprokit('rebuild', MANIFEST, '--attest', '--key', join(ws.root, 'builder-c.key'), '--out', att, '--builder-id', 'https://rebuilders.example/builder-c');
+    const c = tampered.reprokit('rebuild', MANIFEST, '--attest', '--key', join(ws.root, 'builder-c.key'), '--out', att, '--push-attestations', REGISTRY, '--builder-id', 'https://rebuilders.example/builder-c');
     assert.equal(c.status, 1, c.output);
     assert.match(c.output, /^FAILED packages\/hello-c\/dist\/hello expected sha256:[0-9a-f]{64}, rebuilt sha256:[0-9a-f]{64}/m);
-    const files = readdirSync(att).sort();
+    // Each builder also signed the provenance of what it built: about other bytes for builder-c.
+    const provenance = readdirSync(att).filter((file) => file.endsWith('.intoto.dsse.json')).map((file) => payloadOf(join(att, file)));
+    assert.equal(provenance.length, 3);
+    assert.deepEqual(provenance.map((statement) => statement.predicateType), Array(3).fill('https://slsa.dev/provenance/v1'));
+    assert.equal(new Set(provenance.map((statement) => statement.subject[0].digest.sha256)).size, 2);
+    const files = readdirSync(att).filter((file) => file.endsWith('.vsa.dsse.json')).sort();
     assert.equal(files.length, 3);
     const summaries = files.map((file) => payloadOf(join(att, file)));
     for (const vsa of summaries) {
@@ -63,10 +83,25 @@ describe('rebuilders sign verification summaries; verify enforces a threshold of
     assert.match(impossible.output, /--threshold 4: only 3 trusted builders in trusted, the threshold could never be met/);
   });
 
+  it('from the registry (--attestations-from, found by subject): the same verdicts as from the directory, in verify and report', () => {
+    for (const threshold of ['2', '3']) {
+      const fromDir = ws.reprokit('verify', MANIFEST, '--attestations', 'attestations', '--trusted-keys', 'trusted', '--threshold', threshold);
+      const fromRegistry = ws.reprokit('verify', MANIFEST, '--attestations-from', REGISTRY, '--trusted-keys', 'trusted', '--threshold', threshold);
+      assert.equal(fromRegistry.status, fromDir.status, fromRegistry.output);
+      assert.equal(fromRegistry.stdout, fromDir.stdout);
+      assert.equal(fromRegistry.stderr, fromDir.stderr);
+    }
+    const report = ws.reprokit('report', '--json', '--no-pins', '--attestations-from', REGISTRY, '--trusted-keys', 'trusted', '--threshold', '3');
+    const reportDir = ws.reprokit('report', '--json', '--no-pins', '--attestations', 'attestations', '--trusted-keys', 'trusted', '--threshold', '3');
+    const artifact = (output: string) => (JSON.parse(output).projects as { name: string; artifacts: { attestations?: unknown }[] }[]).find((project) => project.name === 'hello-c')!.artifacts[0].attestations;
+    assert.deepEqual(artifact(report.stdout), artifact(reportDir.stdout));
+    assert.match(JSON.stringify(artifact(report.stdout)), /builder-c/);
+  });
+
   it('refuses, one line each, an untrusted key, a changed payload and an attestation for another digest', () => {
     const bad = join(ws.root, 'with-bad');
     cpSync(att, bad, { recursive: true });
-    const [aFile] = readdirSync(att).filter((file) => payloadOf(join(att, file)).predicate.verifier.id.endsWith('builder-a'));
+    const [aFile] = readdirSync(att).filter((file) => file.endsWith('.vsa.dsse.json')).filter((file) => payloadOf(join(att, file)).predicate.verifier.id.endsWith('builder-a'));
     const statement = payloadOf(join(att, aFile));
     // The same PASSED summary, signed by a key nobody trusts.
     writeFileSync(join(ws.root, 'copy.intoto.json'), JSON.stringify(statement));

@@ -21,6 +21,8 @@ export interface RunResult {
   status: number | null;
   /** stdout and stderr together, in the order Nx forwards them. */
   output: string;
+  stdout: string;
+  stderr: string;
 }
 
 export class TempWorkspace {
@@ -66,7 +68,7 @@ export class TempWorkspace {
       env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', FORCE_COLOR: '0', NO_COLOR: '1', CI: 'true' },
       maxBuffer: 64 << 20,
     });
-    return { status: result.status, output: result.stdout + result.stderr };
+    return { status: result.status, output: result.stdout + result.stderr, stdout: result.stdout, stderr: result.stderr };
   }
 
   read(path: string): string {

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { UserError } from '../../errors';
+import type { VaultRegistry } from '../../env/vault/vault-registry';
 import type { RegistryClient } from '../../published/registry';
-import { sha256Digest, type RegistryWriter } from './registry-writer';
+
+const sha256Digest = (bytes: Uint8Array) => 'sha256:' + createHash('sha256').update(bytes).digest('hex');
 
 /**
  * Attestations as OCI artifacts (image-spec 1.1 "artifacts guidance", distribution-spec 1.1
@@ -94,15 +97,16 @@ export interface PushedAttestation {
  * read again (it is read-modify-write: another pusher writing the same index at the same moment can
  * drop an entry, so the push checks that its entry is there and writes again if not).
  */
-export async function pushAttestation(writer: RegistryWriter, reader: RegistryClient, subject: Subject, envelope: Buffer, predicateType: string): Promise<PushedAttestation> {
-  await writer.pushBlob(EMPTY_BYTES);
-  await writer.pushBlob(envelope);
+export async function pushAttestation(writer: VaultRegistry, reader: RegistryClient, subject: Subject, envelope: Buffer, predicateType: string): Promise<PushedAttestation> {
+  const name = `${writer.host}/${writer.repository}`;
+  for (const blob of [EMPTY_BYTES, envelope]) await writer.pushBlob(sha256Digest(blob), async () => new Blob([blob]));
   if (subject.manifest) await writer.putManifest(subject.descriptor.digest, subject.manifest, OCI_MANIFEST);
   const manifest = attestationManifest(envelope, predicateType, subject.descriptor);
-  const pushed = await writer.putManifest(sha256Digest(manifest), manifest, OCI_MANIFEST);
-  const ref = `${writer.name}@${pushed.digest}`;
-  if (pushed.subjectProcessed) return { ref, via: 'referrers API' };
-  const entry: Descriptor = { mediaType: OCI_MANIFEST, digest: pushed.digest, size: manifest.length, artifactType: DSSE_MEDIA_TYPE, annotations: { [PREDICATE_ANNOTATION]: predicateType } };
+  const digest = sha256Digest(manifest);
+  const pushed = await writer.putManifestAnswer(digest, manifest, OCI_MANIFEST);
+  const ref = `${name}@${digest}`;
+  if (pushed.subject) return { ref, via: 'referrers API' };
+  const entry: Descriptor = { mediaType: OCI_MANIFEST, digest, size: manifest.length, artifactType: DSSE_MEDIA_TYPE, annotations: { [PREDICATE_ANNOTATION]: predicateType } };
   const tag = fallbackTag(subject.descriptor.digest);
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await readFallbackIndex(reader, subject.descriptor.digest);
@@ -110,7 +114,7 @@ export async function pushAttestation(writer: RegistryWriter, reader: RegistryCl
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...current, entry] }));
     await writer.putManifest(tag, index, OCI_INDEX);
   }
-  throw new UserError(`${writer.name}:${tag}: the index kept losing this attestation's entry (other pushers writing it at the same time): push again`);
+  throw new UserError(`${name}:${tag}: the index kept losing this attestation's entry (other pushers writing it at the same time): push again`);
 }
 
 /** The descriptors the tag schema's index lists for a subject; none when there is no such tag. */

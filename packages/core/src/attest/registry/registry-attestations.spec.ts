@@ -19,7 +19,7 @@ import { verifyThreshold, renderThreshold } from '../threshold';
 import { verificationSummary } from '../vsa';
 import { attestationRepository, fetchAttestations, pushAttestations } from './registry-attestations';
 import { DSSE_MEDIA_TYPE, fileSubject, listAttestations, pushAttestation, fallbackTag } from './referrers';
-import { RegistryWriter } from './registry-writer';
+import { VaultRegistry } from '../../env/vault/vault-registry';
 
 const LOCAL = '127.0.0.1:5000';
 const PREFIX = `${LOCAL}/rk-rebuild-test-${process.pid}`;
@@ -96,7 +96,7 @@ describe('attestations in a registry, found by subject', () => {
     const repository = `${PREFIX}/tags`;
     pushedTo.push(repository);
     const image = parseImageReference(repository);
-    const writer = new RegistryWriter(image);
+    const writer = new VaultRegistry(image.registry, image.repository, 'pull,push');
     const reader = new RegistryClient(image);
     assert.equal(await reader.referrers(fileSubject('00'.repeat(32)).descriptor.digest), undefined, 'distribution 2.8 has no referrers API');
     const subject = fileSubject('11'.repeat(32));
@@ -125,7 +125,7 @@ describe('attestations in a registry, found by subject', () => {
 
   it('a registry with the referrers API indexes them itself: no fallback tag is written', async () => {
     const image = parseImageReference(`${api.host}/team/hello`);
-    const writer = new RegistryWriter(image);
+    const writer = new VaultRegistry(image.registry, image.repository, 'pull,push');
     const reader = new RegistryClient(image);
     const subject = fileSubject('33'.repeat(32));
     const pushed = await pushAttestation(writer, reader, subject, Buffer.from('{"x":1}'), 'https://slsa.dev/verification_summary/v1');
@@ -186,12 +186,12 @@ describe('attestations in a registry, found by subject', () => {
     // builder-c's summary hung from another subject, then listed by hand in the right subject's index.
     const image = attestationRepository(registry, manifest.project, 'test');
     const reader = new RegistryClient(image);
-    const wrong = await pushAttestation(new RegistryWriter(image), reader, fileSubject('44'.repeat(32)), readFileSync(files[2]), 'https://slsa.dev/verification_summary/v1');
+    const wrong = await pushAttestation(new VaultRegistry(image.registry, image.repository, 'pull,push'), reader, fileSubject('44'.repeat(32)), readFileSync(files[2]), 'https://slsa.dev/verification_summary/v1');
     const tag = fallbackTag(right.descriptor.digest);
     const index = (await reader.manifest(tag)).json;
     const misfiled = (await reader.manifest(fallbackTag(fileSubject('44'.repeat(32)).descriptor.digest))).json.manifests[0];
     index.manifests.push(misfiled);
-    await new RegistryWriter(image).putManifest(tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+    await new VaultRegistry(image.registry, image.repository, 'pull,push').putManifest(tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
     const fetched = await fetchAttestations(registry, manifest, dir);
     assert.equal(fetched.found.length, 2);
     assert.deepEqual(fetched.refused, [`${wrong.ref}: listed as a referrer of ${right.descriptor.digest}, but its subject is ${fileSubject('44'.repeat(32)).descriptor.digest}`]);

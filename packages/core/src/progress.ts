@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { escapeControls, writeRaw } from './terminal/safe-output';
 
 /**
  * Progress of long work (packages checked and unpacked, layer and image bytes written, loaded or
@@ -97,7 +98,8 @@ export function createProgress(label: string, total: number | undefined, options
         const t = now();
         if (t - lastDraw < REDRAW_MS && (total === undefined || done < total)) return;
         lastDraw = t;
-        stream.write(`\r\x1b[2K${line(done)}`);
+        // The redraw codes are reprokit's own; the text may hold input, escaped here.
+        writeRaw(stream, `\r\x1b[2K${escapeControls(line(done), true)}`);
       } else {
         if (total === undefined) return;
         const quarter = total > 0 ? Math.min(4, Math.floor((done / total) * 4)) : 4;
@@ -112,7 +114,8 @@ export function createProgress(label: string, total: number | undefined, options
       if (finished) return;
       finished = true;
       const text = summary ?? line(total ?? last);
-      stream.write(interactive ? `\r\x1b[2K${text}\n` : text + '\n');
+      if (interactive) writeRaw(stream, `\r\x1b[2K${escapeControls(text, true)}\n`);
+      else stream.write(text + '\n');
     },
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { UserError } from '../errors';
+import { showBytes } from '../terminal/safe-output';
 
 /** One entry of a tar archive: what a rebuild must reproduce of it. */
 export interface TarEntry {
@@ -156,9 +157,12 @@ export function* tarEntries(source: Buffer | string, what: string, options: TarR
       if (header.length < BLOCK) fail(`truncated tar archive (no end marker after ${count} entries)`);
       if (header.every((byte) => byte === 0)) return;
       const name = field(header, 0, 100);
+      // Until its checksum holds, the header may be any bytes: its name is shown byte for byte (\xNN).
+      const nameEnd = header.subarray(0, 100).indexOf(0);
+      const shown = showBytes(header.subarray(0, nameEnd < 0 ? 100 : nameEnd));
       let sum = 0;
       for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
-      if (sum !== numeric(header, 148, 8, name)) fail(`${name}: corrupt tar header (bad checksum at offset ${offset})`);
+      if (sum !== numeric(header, 148, 8, shown)) fail(`${shown}: corrupt tar header (bad checksum at offset ${offset})`);
       const type = String.fromCharCode(header[156]);
       const headerSize = numeric(header, 124, 12, name);
       const dataOffset = offset + BLOCK;

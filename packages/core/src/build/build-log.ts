@@ -1,3 +1,6 @@
+/** Where an error message's build-log tail starts: reportError shows the lines after it indented, each escaped. */
+export const LAST_LINES = '; last lines:\n';
+
 /**
  * A build's log as the user sees it: every line streamed live behind a `[project:target] ` prefix,
  * and the last lines kept, because a failure is reported with them (that is usually where the
@@ -36,6 +39,6 @@ export class BuildLog {
 
   /** `; last lines:` and the kept lines, indented, for an error message (empty when there are none). */
   lastLines(): string {
-    return this.tail.length ? `; last lines:\n${this.tail.map((line) => '  ' + line).join('\n')}` : '';
+    return this.tail.length ? `${LAST_LINES}${this.tail.map((line) => '  ' + line).join('\n')}` : '';
   }
 }

@@ -196,3 +196,39 @@ test('CLI: exit 0 same, 1 different (text and --json), 2 for a missing file', as
   assert.equal(missing.stderr, `reprokit: ${join(dir, 'nope')}: no such file or directory\n`);
   assert.match(renderDiff(diffPaths(ELF, join(dir, 'b'))), /differ \(elf\): 2 differences\n$/);
 });
+
+test('two 1 GiB files are compared in pieces: under 200 MB of memory, within 3x cmp, the first differing offset as cmp finds it', () => {
+  const dir = tempDir();
+  const a = join(dir, 'a.bin');
+  const b = join(dir, 'b.bin');
+  // Sparse files: 1 GiB each to read, nothing to write; one byte differs 100 bytes before the end.
+  execFileSync('truncate', ['-s', '1G', a, b]);
+  execFileSync('sh', ['-c', `printf X | dd of="${b}" bs=1 seek=${(1 << 30) - 100} conv=notrunc status=none`]);
+  const timed = (command: string, args: string[]) => {
+    const run = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const [seconds, kb] = run.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+    return { status: run.status, stdout: run.stdout, seconds, mb: kb / 1024 };
+  };
+  const cmp = timed('cmp', [a, b]);
+  assert.match(cmp.stdout, new RegExp(`differ: byte ${(1 << 30) - 99},`));
+  const ours = timed(process.execPath, [join(__dirname, '..', '..', 'bin', 'reprokit.js'), 'diff', a, b]);
+  assert.equal(ours.status, 1);
+  // cmp counts from 1, reprokit's offsets from 0, like xxd.
+  assert.match(ours.stdout, new RegExp(`^bytes differ \\(1073741824 bytes\\), first at offset 0x${((1 << 30) - 100).toString(16)}$`, 'm'));
+  assert.ok(ours.mb < 200, `${ours.mb.toFixed(0)} MB`);
+  assert.ok(ours.seconds <= 3 * cmp.seconds + 0.5, `${ours.seconds} s, cmp ${cmp.seconds} s`);
+});
+
+test('diff follows the two paths it is given, as diff does: a symlink loop is one line, a FIFO is refused', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'file'), 'x\n');
+  execFileSync('ln', ['-s', 'loop', join(dir, 'loop')]);
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  const real = spawnSync('diff', [join(dir, 'loop'), join(dir, 'file')], { encoding: 'utf8' });
+  assert.equal(real.status, 2);
+  assert.match(real.stderr, /Too many levels of symbolic links/);
+  assert.throws(() => diffPaths(join(dir, 'loop'), join(dir, 'file')), /loop: too many levels of symbolic links$/);
+  assert.throws(() => diffPaths(join(dir, 'fifo'), join(dir, 'file')), /fifo: is a FIFO, expected a file or directory to compare$/);
+  execFileSync('ln', ['-s', 'file', join(dir, 'link')]);
+  assert.equal(diffPaths(join(dir, 'link'), join(dir, 'file')).same, true);
+});

@@ -1,4 +1,5 @@
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { notRegularFile } from '../fs/regular-file';
 import { basename, join } from 'node:path';
 import { describeFsError, isUserError, UserError } from '../errors';
 import { compareStrings } from '../manifest/manifest';
@@ -126,29 +127,62 @@ function readBounded(path: string, stat: Stats, maxBytes: number): Buffer {
   }
 }
 
-/** Two big files compared piece by piece: the first differing offset and its window, nothing in memory. */
-function diffLargeFiles(context: DiffContext, where: string[], a: string, b: string, sizeA: number, sizeB: number): void {
-  const chunk = 1 << 20;
+/** Held whole for a format-aware diff: archives, ELF and compressed files up to this size each... */
+const HOLD_STRUCTURED = 256 << 20;
+/** ...text and JSON up to this (a line diff of more is neither fast nor readable). Anything bigger, and binary, is compared in pieces. */
+const HOLD_TEXT = 16 << 20;
+const PIECE = 1 << 20;
+
+/**
+ * Two files compared piece by piece, as cmp does: the first differing offset and its window, or
+ * undefined when they are the same. Two 1 MiB buffers, whatever the size of the files.
+ */
+function compareInPieces(a: string, b: string, sizeA: number, sizeB: number): { what: string; detail?: string } | undefined {
   const fa = openSync(a, 'r');
   const fb = openSync(b, 'r');
   try {
-    const ba = Buffer.alloc(chunk);
-    const bb = Buffer.alloc(chunk);
-    for (let offset = 0; ; offset += chunk) {
-      const na = readSync(fa, ba, 0, chunk, offset);
-      const nb = readSync(fb, bb, 0, chunk, offset);
-      const bytes = describeBytes(ba.subarray(0, na), bb.subarray(0, nb), offset);
-      if (bytes) {
-        const sizes = sizeA === sizeB ? `${sizeA} bytes` : `${sizeA} vs ${sizeB} bytes`;
-        context.add(where, bytes.what.replace(/\(.*?\)/, `(${sizes}; too large to read as a format)`), bytes.detail);
-        return;
+    const ba = Buffer.allocUnsafe(PIECE);
+    const bb = Buffer.allocUnsafe(PIECE);
+    for (let offset = 0; ; offset += PIECE) {
+      const na = readFull(fa, ba, offset);
+      const nb = readFull(fb, bb, offset);
+      if (na === nb && (na === 0 || ba.subarray(0, na).equals(bb.subarray(0, nb)))) {
+        if (na === 0) return undefined;
+        continue;
       }
-      if (na === 0 && nb === 0) return;
+      const bytes = describeBytes(ba.subarray(0, na), bb.subarray(0, nb), offset)!;
+      const sizes = sizeA === sizeB ? `${sizeA} bytes` : `${sizeA} vs ${sizeB} bytes`;
+      return { what: bytes.what.replace(/\(.*?\)/, `(${sizes})`), detail: bytes.detail };
     }
   } finally {
     closeSync(fa);
     closeSync(fb);
   }
+}
+
+/** Reads up to a piece at `offset` (a short read is not the end of a regular file). */
+function readFull(fd: number, buffer: Buffer, offset: number): number {
+  let done = 0;
+  while (done < buffer.length) {
+    const n = readSync(fd, buffer, done, buffer.length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Two regular files: in pieces first; held whole for a format-aware diff only when their format has one and they fit. */
+function diffFiles(context: DiffContext, where: string[], a: string, b: string, sa: Stats, sb: Stats, depth: number): void {
+  const bytes = compareInPieces(a, b, sa.size, sb.size);
+  if (!bytes) return;
+  const head = (path: string, size: number) => readBounded(path, { size: Math.min(size, 1024) } as Stats, 1024);
+  const format = sniffFormat(head(a, sa.size), basename(a));
+  const structured = format === 'elf' || format === 'tar' || format === 'gzip' || format === 'zstd';
+  const textual = format === 'json' || format === 'text' || format === 'pacman-metadata';
+  const hold = Math.min(context.limits.maxBytes, structured ? HOLD_STRUCTURED : textual ? HOLD_TEXT : 0);
+  if (sa.size <= hold && sb.size <= hold) return diffBuffers(context, where, readBounded(a, sa, hold), readBounded(b, sb, hold), basename(a), depth);
+  const why = structured || textual ? bytes.what.replace(/\)(,[^)]*)$/, `; too large to read as ${format})$1`) : bytes.what;
+  context.add(where, why, bytes.detail);
 }
 
 const MAX_DIR_ENTRIES = 100_000;
@@ -191,8 +225,7 @@ function diffPathsInto(context: DiffContext, where: string[], a: string, b: stri
     return;
   }
   if (!sa.isFile()) throw new UserError(`${a}: a special file, not compared`);
-  if (sa.size > context.limits.maxBytes || sb.size > context.limits.maxBytes) return diffLargeFiles(context, where, a, b, sa.size, sb.size);
-  diffBuffers(context, where, readBounded(a, sa, context.limits.maxBytes), readBounded(b, sb, context.limits.maxBytes), basename(a), depth);
+  diffFiles(context, where, a, b, sa, sb, depth);
 }
 
 /**
@@ -201,16 +234,31 @@ function diffPathsInto(context: DiffContext, where: string[], a: string, b: stri
  */
 export function diffPaths(a: string, b: string, limits?: Partial<DiffLimits>): DiffResult {
   const context = new DiffContext({ ...new DiffContext().limits, ...limits });
-  const sa = lstat(a);
-  const sb = lstat(b);
-  let format = 'directory';
+  // The two paths named are followed, as diff and cmp follow them (a symlink loop is ELOOP, one
+  // line); below them, symlinks are compared as links. A FIFO or a device named is refused.
+  const named = (path: string): { real: string; stats: Stats } => {
+    let real: string;
+    let stats: Stats;
+    try {
+      real = realpathSync(path);
+      stats = statSync(real);
+    } catch (error) {
+      throw describeFsError(error, path);
+    }
+    if (!stats.isFile() && !stats.isDirectory()) throw notRegularFile(path, stats, 'a file or directory to compare');
+    return { real, stats };
+  };
+  const { real: realA, stats: sa } = named(a);
+  const { real: realB, stats: sb } = named(b);
+  let format: string;
   if (sa.isFile() && sb.isFile()) {
     const head = (path: string, size: number) => readBounded(path, { size: Math.min(size, 1024) } as Stats, 1024);
     format = sniffFormat(head(a, sa.size), basename(a));
     // The first KiB is enough for magic numbers, not to tell JSON or text apart: say what was compared.
     if (format === 'json' || format === 'text' || format === 'pacman-metadata') format = sa.size <= 1024 ? format : 'text';
-  } else if (sa.isDirectory() && sb.isDirectory() && isOciLayoutDir(a) && isOciLayoutDir(b)) format = 'oci-layout';
-  diffPathsInto(context, [], a, b, 0);
+  } else if (sa.isDirectory() && sb.isDirectory()) format = isOciLayoutDir(realA) && isOciLayoutDir(realB) ? 'oci-layout' : 'directory';
+  else format = `${sa.isFile() ? 'file' : 'directory'} vs ${sb.isFile() ? 'file' : 'directory'}`;
+  diffPathsInto(context, [], realA, realB, 0);
   return { a, b, format, same: context.count === 0, differences: context.differences, more: context.dropped };
 }
 

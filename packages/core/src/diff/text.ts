@@ -1,5 +1,6 @@
 import { createTwoFilesPatch } from 'diff';
 import type { DiffContext } from './types';
+import { jsonNesting, MAX_NESTING } from '../manifest/nesting';
 
 /** Text a reviewer can read: UTF-8 without NUL bytes. */
 export function isText(bytes: Uint8Array): boolean {
@@ -40,12 +41,14 @@ export function diffText(context: DiffContext, where: string[], a: string, b: st
   context.add(where, `text differs (${lines(a)} vs ${lines(b)} lines)`, unifiedDiff(a, b, ['A', 'B']));
 }
 
-/** JSON that parses; undefined otherwise. */
+/** JSON that parses; undefined otherwise, and for JSON nested deeper than MAX_NESTING (compared as text). */
 export function parseJsonText(bytes: Uint8Array): unknown {
   const first = bytes.find((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
   if (first !== 0x7b && first !== 0x5b) return undefined;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (jsonNesting(text) > MAX_NESTING) return undefined;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return JSON.parse(text);
   } catch {
     return undefined;
   }

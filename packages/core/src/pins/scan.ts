@@ -12,6 +12,7 @@ import type { Finding, RawFinding } from './rules';
 import { checkShellScript } from './shell/shell-rules';
 import { MappedText } from './mapped-text';
 import { checkWorkflow } from './files/workflow';
+import { notRegularFile } from '../fs/regular-file';
 
 /**
  * Files up to this size are read whole and checked, whatever their size: a size-based skip would let a
@@ -120,7 +121,11 @@ export async function scanPins(paths: string[], options: ScanOptions = {}): Prom
     const absolute = resolve(path);
     let isDirectory: boolean;
     try {
-      isDirectory = statSync(absolute).isDirectory();
+      const stats = statSync(absolute);
+      isDirectory = stats.isDirectory();
+      // Named on the command line, a FIFO or a device is a mistake to say, not a file to skip silently
+      // (a FIFO would block the read, a device never end).
+      if (!isDirectory && !stats.isFile()) throw notRegularFile(path, stats, 'a file or directory to check');
     } catch (error) {
       throw fsErrorLine(error, path);
     }

@@ -3,6 +3,7 @@ import { MappedText, type Position } from '../mapped-text';
 import { isPinnedImage, type RawFinding } from '../rules';
 import { DownloadScope } from '../shell/downloads';
 import { checkShellScript, type ShellCheckOptions } from '../shell/shell-rules';
+import { checkDeepWorkflow, inDeepYamlWorker, isStackOverflow } from './deep-yaml';
 
 type Node = ReturnType<Document['createNode']> | Scalar | YAMLMap | null | undefined;
 
@@ -19,12 +20,18 @@ export function checkWorkflow(text: string, kind: 'workflow' | 'action', options
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const error = doc.errors[0];
+    // yaml reports its own stack overflow as a YAML error: the depth is ours to judge (deep-yaml.ts).
+    if (isStackOverflow(error.message)) {
+      if (inDeepYamlWorker()) throw new RangeError(error.message);
+      return checkDeepWorkflow(text, kind, options);
+    }
     const [line, column] = error.linePos ? [error.linePos[0].line, error.linePos[0].col] : [1, 1];
     return [{ rule: 'pins-unparsable', line, column, message: `invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}` }];
   }
   try {
     return checkDocument(doc, text, lineCounter, kind, options);
   } catch (error) {
+    if (isStackOverflow(error) && !inDeepYamlWorker()) return checkDeepWorkflow(text, kind, options);
     if (!(error instanceof WorkBudgetExceeded)) throw error;
     return [{ rule: 'pins-unparsable', line: 1, column: 1, message: `workflow not checked: ${error.message}` }];
   }

@@ -24,6 +24,7 @@ const load = {
   envVault: () => require('./env/vault/vault-cli') as typeof import('./env/vault/vault-cli'),
   diff: () => require('./diff/diff-cli') as typeof import('./diff/diff-cli'),
   published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
+  npm: () => require('./npm/npm-cli') as typeof import('./npm/npm-cli'),
   git: () => require('./git') as typeof import('./git'),
   pins: () => require('./pins/pins-cli') as typeof import('./pins/pins-cli'),
   report: () => require('./report/report-cli') as typeof import('./report/report-cli'),
@@ -83,6 +84,7 @@ commands:
                                                   (REPROKIT_ALLOW_PRIVATE_NETWORK=1) for the addresses
   published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
                                                   record where an artifact was published
+${load.npm().NPM_USAGE}
   vary --image REF (--cargo BIN | --artifact PATH -- CMD…) [--variations a,b] [--json]
                                                   build in the pinned image under control conditions and varied
                                                   ones (build path, clock, host name, user, umask, locale, TZ,
@@ -262,6 +264,8 @@ export async function main(argv: string[]): Promise<number> {
         return await load.attest().verifyAttestationCommand(rest);
       case 'published':
         return await load.published().publishedCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`[published] ${line}\n`));
+      case 'npm':
+        return await load.npm().npmCommand(rest, (text) => process.stdout.write(text), (line) => process.stderr.write(`[npm] ${line}\n`));
       case 'diff':
         return await load.diff().diffCommand(rest, (text) => process.stdout.write(text));
       case 'vary':

@@ -23,6 +23,7 @@ const pairs = [
   ['packages/nx/src/executors/checksum/schema.json', 'packages/nx/src/executors/checksum/schema.d.ts'],
   ['packages/nx/src/executors/pins/schema.json', 'packages/nx/src/executors/pins/schema.d.ts'],
   ['packages/nx/src/executors/oci/schema.json', 'packages/nx/src/executors/oci/schema.d.ts'],
+  ['packages/nx/src/executors/npm/schema.json', 'packages/nx/src/executors/npm/schema.d.ts'],
   ['packages/nx/src/generators/init/schema.json', 'packages/nx/src/generators/init/schema.d.ts'],
   ['packages/nx/src/generators/configuration/schema.json', 'packages/nx/src/generators/configuration/schema.d.ts'],
   ['packages/nx/src/executors/reproduce/schema.json', 'packages/nx/src/executors/reproduce/schema.d.ts'],

@@ -121,7 +121,7 @@ describe('nx run asdf:reproduce in a temp workspace', () => {
     ws.write('packages/asdf/repro-manifest.json', saved.replace('"kind": "elf"', '"kind": "exe"'));
     const { status, output } = ws.nx('run', 'asdf:checksum');
     assert.notEqual(status, 0);
-    assert.match(output, /packages\/asdf\/repro-manifest\.json: \$\.artifacts\[0\]\.kind: must be one of "elf", "oci", "arch", "file"/);
+    assert.match(output, /packages\/asdf\/repro-manifest\.json: \$\.artifacts\[0\]\.kind: must be one of "elf", "oci", "arch", "npm", "file"/);
     noStack(output);
     ws.write('packages/asdf/repro-manifest.json', saved);
   });

@@ -1,5 +1,5 @@
 import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
-import { closeSync, read, readSync } from 'node:fs';
+import { closeSync, createReadStream, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { describeFsError } from './errors';
@@ -143,4 +143,14 @@ export function formatChecksumLine(hex: string, name: string): string {
   if (!/[\\\n\r]/.test(name)) return `${hex}  ${name}`;
   const escaped = name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
   return `\\${hex}  ${escaped}`;
+}
+
+/**
+ * A file's sha512 as Subresource Integrity (`sha512-<base64>`): how the npm registry's
+ * dist.integrity and lockfiles name a package tarball.
+ */
+export async function sha512Integrity(path: string): Promise<string> {
+  const hash = createHash('sha512');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return `sha512-${hash.digest('base64')}`;
 }

@@ -63,3 +63,5 @@ export * from './cargo/workspace';
 export { readCargoManifest, type CargoManifest } from './cargo/manifest';
 export { readTomlFile, parseToml } from './cargo/toml-file';
 export { defaultCrateCacheRoot, fetchCrates, lockedCrates, type CrateFetch, type FetchedCrates, type LockedCrates } from './cargo/fetch';
+export { defaultNodeBuilder, NODE_BUILDER_LOCK, NPM_PACK_ENV, packNpmInContainer, type NpmPackInput, type NpmPackResult } from './npm/npm-pack';
+export { npmPackFilename, readPackablePackage, type PackablePackage } from './npm/package-json';

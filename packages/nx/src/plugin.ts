@@ -1,10 +1,10 @@
 import { createNodesFromFiles, type CreateNodes, type CreateNodesResult } from '@nx/devkit';
-import { BUILDER_ID_ENV, readCargoModel } from '@reprokit/core';
+import { BUILDER_ID_ENV, NODE_BUILDER_LOCK, npmPackFilename, readCargoModel } from '@reprokit/core';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { cargoFacts } from './plugin/cargo-manifest';
 import { declaredCommandTarget, type DeclaredCommandTarget } from './plugin/command-target';
-import { inferTargets, MANIFEST_FILE, type InputDefinition, type ReprokitPluginOptions } from './plugin/targets';
+import { inferTargets, MANIFEST_FILE, type InputDefinition, type ProjectFacts, type ReprokitPluginOptions } from './plugin/targets';
 
 export type { ReprokitPluginOptions } from './plugin/targets';
 
@@ -45,7 +45,25 @@ export function reprokitInputs(workspaceRoot: string): InputDefinition[] {
 }
 
 /** reprokit's executors that build artifacts a manifest records. */
-const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci', '@reprokit/nx:arch']);
+const BUILD_EXECUTORS = new Set(['@reprokit/nx:elf', '@reprokit/nx:oci', '@reprokit/nx:arch', '@reprokit/nx:npm']);
+
+/**
+ * A project's npm package, when it is one to pack: a package.json that is not private, with a name
+ * and a version, beside a manifest. Anything unreadable is no package here (the npm target reports
+ * a broken package.json itself when it runs).
+ */
+function npmPackage(dir: string, workspaceRoot: string, hasManifest: boolean): ProjectFacts['npmPackage'] {
+  if (!hasManifest) return undefined;
+  let pkg: { name?: unknown; version?: unknown; private?: unknown };
+  try {
+    pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!pkg || pkg.private === true || typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return undefined;
+  const lock = relative(workspaceRoot, NODE_BUILDER_LOCK);
+  return { filename: npmPackFilename(pkg.name, pkg.version), defaultEnvLock: lock.startsWith('..') || isAbsolute(lock) ? undefined : lock.split(sep).join('/') };
+}
 
 type DeclaredTargets = Record<string, { executor?: string; inputs?: InputDefinition[]; options?: Record<string, unknown> }>;
 
@@ -108,6 +126,7 @@ export const createNodes: CreateNodes<ReprokitPluginOptions> = [
           hasManifest: has(MANIFEST_FILE),
           hasDockerfile: has('Dockerfile'),
           hasPkgbuild: has('PKGBUILD'),
+          npmPackage: has('package.json') ? npmPackage(dir, context.workspaceRoot, has(MANIFEST_FILE)) : undefined,
           declaredBuildTargets: declaredBuildTargets(declared),
           declaredCommandTargets: declaredCommandTargets(declared),
           isWorkspaceRoot: root === '.',

@@ -41,6 +41,10 @@ export interface ContainerBuild {
   env?: Record<string, string>;
   /** The lock's package whose version is recorded as the toolchain, e.g. /^gcc-\d+$/. */
   toolchainPackage?: RegExp;
+  /** The toolchain to record when the caller knows it (e.g. `node 24.22.3, npm 11.21.3`); wins over toolchainPackage. */
+  toolchain?: string;
+  /** The artifact's mode in the output directory; default 0755 (a program). */
+  mode?: number;
   logPrefix: string;
   log?: (line: string) => void;
 }
@@ -109,7 +113,9 @@ export async function prepareBuilder(build: {
 export async function buildArtifactInContainer(build: ContainerBuild): Promise<ContainerBuildResult> {
   const log = build.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const artifact = artifactLocation(build.artifact, build.inTree ?? false);
-  const { docker, imageId, user, toolchain } = await prepareBuilder({ ...build, log });
+  const prepared = await prepareBuilder({ ...build, log });
+  const { docker, imageId, user } = prepared;
+  const toolchain = build.toolchain ?? prepared.toolchain;
   // One work directory per artifact: members of one Cargo workspace build side by side in its root.
   const work = emptyWritableDir(join(build.projectDir, 'target', 'reprokit-container', build.name));
   let source: { host: string; tar: string } | undefined;
@@ -146,7 +152,7 @@ export async function buildArtifactInContainer(build: ContainerBuild): Promise<C
     file: build.name,
     environment: toolchain ? { type: 'container', image: build.image, toolchain } : { type: 'container', image: build.image },
     sourceDateEpoch: build.sourceDateEpoch,
-  });
+  }, build.mode);
   return { file, imageId, toolchain };
 }
 

@@ -45,7 +45,7 @@ export interface PaperTrail {
 }
 export interface Artifact {
   name: string;
-  kind: 'elf' | 'oci' | 'arch' | 'file';
+  kind: 'elf' | 'oci' | 'arch' | 'npm' | 'file';
   /**
    * File path relative to the manifest's directory.
    */
@@ -53,6 +53,10 @@ export interface Artifact {
   size: number;
   blake2b512: string;
   sha256: string;
+  /**
+   * For an `npm` artifact (a package tarball): its sha512 as Subresource Integrity, what a registry shows as dist.integrity and a lockfile as integrity.
+   */
+  integrity?: string;
   environment: Environment;
   image?: OciImage;
   /**

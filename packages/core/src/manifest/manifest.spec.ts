@@ -49,7 +49,7 @@ describe('parseManifest', () => {
   it('names the JSON path of a bad hash', invalid((m) => (m.artifacts[1].sha256 = 'xyz'), '$.artifacts[1].sha256: must match pattern "^[0-9a-f]{64}$"'));
   it('names a missing field', invalid((m) => delete m.recorded.commit, '$.recorded.commit: is required'));
   it('names an unknown field', invalid((m) => (m.artifacts[0].colour = 'red'), '$.artifacts[0].colour: is not allowed here'));
-  it('names a bad kind', invalid((m) => (m.artifacts[0].kind = 'exe'), '$.artifacts[0].kind: must be one of "elf", "oci", "arch", "file"'));
+  it('names a bad kind', invalid((m) => (m.artifacts[0].kind = 'exe'), '$.artifacts[0].kind: must be one of "elf", "oci", "arch", "npm", "file"'));
   it('checks the environment by its type', invalid((m) => (m.artifacts[0].environment = { type: 'container', image: 'rust:latest' }), '$.artifacts[0].environment.image: must match pattern "^[^\\s@]+@sha256:[0-9a-f]{64}$"'));
   it('refuses duplicate artifact names', invalid((m) => (m.artifacts[1].name = 'b'), '$.artifacts[1].name: duplicate artifact name "b"'));
   it('refuses another manifest version', invalid((m) => (m.manifestVersion = 2), '$.manifestVersion: must be 1'));

@@ -1,6 +1,6 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from '../errors';
-import { hashFile } from '../hash';
+import { hashFile, sha512Integrity } from '../hash';
 import { checkRelativePath } from '../fs/contained-path';
 import { readRegularFile } from '../fs/regular-file';
 import { MAX_JSON_BYTES, parseJson, writeFileAtomic } from './json-file';
@@ -81,6 +81,7 @@ function orderArtifact(artifact: Artifact): Artifact {
     size: artifact.size,
     blake2b512: artifact.blake2b512,
     sha256: artifact.sha256,
+    ...(artifact.integrity ? { integrity: artifact.integrity } : {}),
     environment: orderEnvironment(artifact.environment),
     ...(artifact.image
       ? { image: { id: artifact.image.id, manifestDigest: artifact.image.manifestDigest, diffIds: artifact.image.diffIds, layout: artifact.image.layout } }
@@ -136,6 +137,8 @@ export async function recordArtifact(manifestPath: string, produced: ProducedArt
     size,
     blake2b512: digests.blake2b512!,
     sha256: digests.sha256!,
+    // A package tarball is also known by its sha512, the registry's and lockfiles' name for it.
+    ...(produced.kind === 'npm' ? { integrity: await sha512Integrity(produced.file) } : {}),
     environment: produced.environment,
     ...(produced.image ? { image: { ...produced.image, layout: relativeToManifest(manifestPath, produced.image.layout) } } : {}),
   };

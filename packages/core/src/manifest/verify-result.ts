@@ -25,6 +25,8 @@ export interface ArtifactCheck {
   environment?: Artifact['environment'];
   /** For an image: what the manifest records of it. */
   image?: Artifact['image'];
+  /** For an npm tarball: the sha512 SRI the manifest records (what a registry's dist.integrity must say). */
+  integrity?: string;
   /** What a mismatch differs in. */
   differs?: (keyof Fingerprint)[];
   /** For an image: what its layout or docker says differently from the manifest. */

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors';
+import { sha512Integrity } from '../hash';
 import { RefusedLocationError } from '../net/address-policy';
 import { fetchBuffer, fetchStreaming, UnreachableError } from '../net/bounded-fetch';
 
@@ -54,11 +54,7 @@ export function encodedPackageName(name: string): string {
 }
 
 /** The registry's `sha512-…` of a file (npm's `ssri` form). */
-export async function sha512Integrity(path: string): Promise<string> {
-  const hash = createHash('sha512');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `sha512-${hash.digest('base64')}`;
-}
+export { sha512Integrity } from '../hash';
 
 /**
  * One version's document from the registry (`GET <registry>/<name>/<version>`): its dist.integrity

@@ -48,7 +48,9 @@ export function renderPaperTrail({ result, workspaceRoot, projectRoot, now = new
     if (check.status === 'mismatch') lines.push(formatChecksumLine(check.expected!.blake2b512, '(expected, from the manifest)'));
     // What `docker image inspect` and a registry show, for a reviewer to compare with a published image.
     if (check.image) lines.push(`  image ID ${check.image.id}`, `  manifest ${check.image.manifestDigest}`);
-    for (const problem of check.imageProblems ?? []) lines.push(`  image: ${problem}`);
+    // What `npm view <name>@<version> dist.integrity` shows for the published package.
+    if (check.integrity) lines.push(`  integrity ${check.integrity}`);
+    for (const problem of check.imageProblems ?? []) lines.push(`  ${check.kind === 'npm' ? 'package' : 'image'}: ${problem}`);
   }
   const reproduced = result.checks.filter((check) => check.status === 'match').length;
   const total = result.checks.length;

@@ -4,7 +4,7 @@ import { RECORD_DIR } from '../build/build-record';
 import { describeFsError, UserError } from '../errors';
 import { resolveInside, resolveInsideWithStats } from '../fs/contained-path';
 import { notRegularFile, type FileType } from '../fs/regular-file';
-import { hashFile, hashSmallFile, type FileDigest } from '../hash';
+import { hashFile, hashSmallFile, sha512Integrity, type FileDigest } from '../hash';
 import { compareStrings, readManifest, type Artifact, type ReproManifest } from '../manifest/manifest';
 import type { ArtifactCheck, ArtifactStatus, Fingerprint, VerifyResult } from '../manifest/verify-result';
 
@@ -118,14 +118,22 @@ function checkArtifact(manifestPath: string, manifestDir: string, artifact: Arti
     expected: { size: artifact.size, blake2b512: artifact.blake2b512, sha256: artifact.sha256 },
     environment: artifact.environment,
     image: artifact.image,
+    ...(artifact.integrity ? { integrity: artifact.integrity } : {}),
   };
   if (!stats) return check;
   if (!stats.isFile()) throw new UserError(`${what}: ${notRegularFile(artifact.path, stats).message}`);
   const actual = fingerprint(file, true);
-  if (actual instanceof Promise || artifact.image) {
+  if (actual instanceof Promise || artifact.image || artifact.integrity) {
     return (async () => {
       const layout = artifact.image && resolveInside(manifestDir, artifact.image.layout, `${manifestPath}: $.artifacts[${index}].image.layout`);
-      return compared(check, await actual, artifact.image ? await loadVerifyImage().verifyOciImage(layout!, artifact.image, file) : []);
+      const problems = artifact.image ? await loadVerifyImage().verifyOciImage(layout!, artifact.image, file) : [];
+      // A package's integrity is what registries and lockfiles name it by: a manifest whose other
+      // digests match but whose integrity does not vouches for bytes nobody will be served.
+      if (artifact.integrity) {
+        const integrity = await sha512Integrity(file);
+        if (integrity !== artifact.integrity) problems.push(`integrity is ${integrity}, the manifest says ${artifact.integrity}`);
+      }
+      return compared(check, await actual, problems);
     })();
   }
   return compared(check, actual, []);

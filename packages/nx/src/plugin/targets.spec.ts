@@ -42,6 +42,31 @@ describe('inferTargets', () => {
     assert.equal(inferTargets({ root: 'x', hasManifest: false }, {}, inputs).published, undefined);
   });
 
+  it('gives an npm package with a manifest the npm target: cached on every file the pack reads, outputs by npm pack\'s file name', () => {
+    const targets = inferTargets({ root: 'libs/a', hasManifest: true, npmPackage: { filename: 'scope-a-1.2.3.tgz', defaultEnvLock: 'packages/core/envs/node-builder/env.lock.json' } }, {}, inputs);
+    assert.deepEqual(Object.keys(targets), ['pins', 'npm', 'checksum', 'reproduce', 'published']);
+    const npm = targets.npm;
+    assert.equal(npm.executor, '@reprokit/nx:npm');
+    assert.equal(npm.cache, true);
+    assert.deepEqual(npm.outputs, [
+      '{projectRoot}/dist/scope-a-1.2.3.tgz',
+      '{projectRoot}/dist/.reprokit/scope-a-1.2.3.tgz.json',
+      '{projectRoot}/dist/.reprokit/scope-a-1.2.3.tgz.intoto.json',
+      '{projectRoot}/dist/.reprokit/scope-a-1.2.3.tgz.intoto.times.json',
+      '{projectRoot}/dist/.reprokit/scope-a-1.2.3.tgz.build.log',
+    ]);
+    for (const input of ['{projectRoot}/**/*', '!{projectRoot}/dist/**/*', '!{projectRoot}/repro-manifest.json', '{workspaceRoot}/package-lock.json', '{workspaceRoot}/packages/core/envs/node-builder/env.lock.json']) {
+      assert.ok(npm.inputs!.includes(input), input);
+    }
+    assert.ok(npm.inputs!.some((i) => typeof i === 'object' && 'runtime' in i && i.runtime.includes("':(exclude)libs/a/repro-manifest.json'")));
+    assert.deepEqual(targets.reproduce.dependsOn, ['npm']);
+    // A pinned image of the workspace's own: its lock is the input, not reprokit's.
+    const own = inferTargets({ root: 'libs/a', hasManifest: true, npmPackage: { filename: 'a-1.0.0.tgz', defaultEnvLock: 'x/env.lock.json' } }, { npm: { image: 'n@sha256:' + '1'.repeat(64), envLock: 'tools/envs/node-builder/env.lock.json' } }, inputs);
+    assert.ok(own.npm.inputs!.includes('{workspaceRoot}/tools/envs/node-builder/env.lock.json'));
+    assert.ok(!own.npm.inputs!.includes('{workspaceRoot}/x/env.lock.json'));
+    assert.equal(own.npm.options.image, 'n@sha256:' + '1'.repeat(64));
+  });
+
   it('wires reproduce and checksum to build targets a project declares itself', () => {
     const targets = inferTargets({ root: 'c', hasManifest: true, declaredBuildTargets: ['elf'] }, {}, inputs);
     assert.deepEqual(Object.keys(targets), ['pins', 'checksum', 'reproduce', 'published', 'vary']);

@@ -1,6 +1,7 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import type { ArchExecutorSchema } from '../executors/arch/schema';
 import type { ElfExecutorSchema } from '../executors/elf/schema';
+import type { NpmExecutorSchema } from '../executors/npm/schema';
 import type { OciExecutorSchema } from '../executors/oci/schema';
 import type { CargoFacts } from './cargo-manifest';
 import { commandElfTarget, type DeclaredCommandTarget } from './command-target';
@@ -17,10 +18,13 @@ export interface ReprokitPluginOptions {
   reportTargetName?: string;
   publishedTargetName?: string;
   varyTargetName?: string;
+  npmTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
   /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
   oci?: Partial<OciExecutorSchema>;
+  /** Options every inferred npm target starts from (e.g. the pinned node-builder image and its lock). */
+  npm?: Partial<NpmExecutorSchema>;
   /** Options every inferred arch target starts from (e.g. the pinned arch-builder image). */
   arch?: Partial<ArchExecutorSchema>;
   /** Options every elf target declared with a `command` (make, …) starts from (e.g. the pinned c-builder image). */
@@ -60,6 +64,11 @@ export interface ProjectFacts {
   declaredBuildTargets?: string[];
   /** Of those, the elf targets with a `command`: the plugin completes them (defaults, inputs, outputs). */
   declaredCommandTargets?: DeclaredCommandTarget[];
+  /**
+   * A package.json that is not private, in a project with a manifest: npm pack's file name for it,
+   * and the shipped node-builder lock relative to the workspace when it lies inside it (an input).
+   */
+  npmPackage?: { filename: string; defaultEnvLock?: string };
   /** The project at the workspace root: it gets the workspace-wide `report`. */
   isWorkspaceRoot?: boolean;
   /**
@@ -90,6 +99,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     report: options.reportTargetName ?? 'report',
     published: options.publishedTargetName ?? 'published',
     vary: options.varyTargetName ?? 'vary',
+    npm: options.npmTargetName ?? 'npm',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -122,6 +132,10 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   if (facts.hasPkgbuild) {
     if (!buildTargets.includes(names.arch)) buildTargets.push(names.arch);
     targets[names.arch] = archTarget(facts.root, options.arch ?? {}, reprokitInputs);
+  }
+  if (facts.npmPackage) {
+    if (!buildTargets.includes(names.npm)) buildTargets.push(names.npm);
+    targets[names.npm] = npmTarget(facts.root, facts.npmPackage, options.npm ?? {}, reprokitInputs);
   }
   // A project that builds artifacts gets checksum and reproduce before it has a manifest: they say
   // how to record the first one (`checksum --update`).
@@ -156,8 +170,11 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   // configuration into every task of it, so a target that appeared with the manifest would make the
   // build that recorded it a cache miss for the reproduce after the commit.
   if (facts.hasManifest || buildTargets.length) targets[names.published] = publishedTarget();
-  if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch]);
-  if (buildTargets.length) targets[names.vary] = varyTarget(buildTargets, targets, facts.declaredBuildInputs ?? [], reprokitInputs);
+  if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch, names.npm]);
+  // vary has no npm kind yet: npm pack's own output is fixed (1985 mtimes, sorted entries); the
+  // package's scripts are what could vary, and vary does not run them.
+  const varied = buildTargets.filter((name) => name !== names.npm);
+  if (varied.length) targets[names.vary] = varyTarget(varied, targets, facts.declaredBuildInputs ?? [], reprokitInputs);
   return targets;
 }
 
@@ -289,6 +306,37 @@ function elfTarget(root: string, binary: string, defaults: Partial<ElfExecutorSc
     metadata: {
       description: `Build the ${binary} ELF binary hermetically (cargo --locked, ${options.environment === 'host' ? 'pinned host toolchain' : 'pinned builder image, no network'})`,
       technologies: ['rust', 'reprokit'],
+    },
+  };
+}
+
+/**
+ * npm pack in the pinned Node image. Its inputs are every file the pack can read: the project's
+ * files (what the copy at /src holds; prepack scripts read any of them), the lockfiles that decide
+ * the node_modules mounted for the scripts, the commit date (SOURCE_DATE_EPOCH), the image's lock.
+ */
+function npmTarget(root: string, pkg: NonNullable<ProjectFacts['npmPackage']>, defaults: Partial<NpmExecutorSchema>, reprokitInputs: InputDefinition[]): TargetConfiguration {
+  const outputDir = `{projectRoot}/${defaults.outputDir ?? OUTPUT_DIR}`;
+  const envLock = defaults.image ? defaults.envLock : pkg.defaultEnvLock;
+  return {
+    executor: '@reprokit/nx:npm',
+    cache: true,
+    inputs: [
+      '{projectRoot}/**/*',
+      `!${outputDir}/**/*`,
+      '!{projectRoot}/target/**/*',
+      '!{projectRoot}/node_modules/**/*',
+      `!{projectRoot}/${MANIFEST_FILE}`,
+      '{workspaceRoot}/package-lock.json',
+      commitDateInput(root),
+      ...(envLock ? [`{workspaceRoot}/${envLock}`] : []),
+      ...reprokitInputs,
+    ],
+    outputs: [`${outputDir}/${pkg.filename}`, ...recordOutputs(`${outputDir}/.reprokit/${pkg.filename}`)],
+    options: { ...defaults },
+    metadata: {
+      description: `npm pack into ${pkg.filename} in the pinned Node image, no network (prepack/prepare as npm runs them), bit for bit on every machine`,
+      technologies: ['npm', 'reprokit'],
     },
   };
 }

@@ -1,10 +1,30 @@
-import { createProjectGraphAsync, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { createProjectGraphAsync, joinPathFragments, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { MANIFEST_FILE } from '@reprokit/core';
 import { spawnSync } from 'node:child_process';
 import type { ConfigurationGeneratorSchema } from './schema';
 
 function run(cwd: string, command: string, args: string[]): void {
   const result = spawnSync(command, args, { cwd, stdio: 'inherit', env: process.env });
   if (result.status !== 0) throw new Error(`\`${command} ${args.join(' ')}\` failed (exit ${result.status ?? result.signal}); fix what it says, then run the generator again`);
+}
+
+/**
+ * A package.json that is not private makes the project an npm package: the plugin infers its `npm`
+ * target once the project has a manifest, so the generator starts one with no artifacts, and
+ * `checksum --update` (which depends on the npm target) packs and records the tarball.
+ */
+function startNpmManifest(tree: Tree, name: string, root: string): void {
+  const manifest = joinPathFragments(root, MANIFEST_FILE);
+  const packageJson = joinPathFragments(root, 'package.json');
+  if (root === '.' || tree.exists(manifest) || !tree.exists(packageJson)) return;
+  let pkg: { private?: unknown; name?: unknown; version?: unknown };
+  try {
+    pkg = JSON.parse(tree.read(packageJson, 'utf-8')!);
+  } catch {
+    return; // Not a package npm could pack; the other targets say what is wrong with the project.
+  }
+  if (pkg.private === true || typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return;
+  tree.write(manifest, JSON.stringify({ manifestVersion: 1, project: name, outputDir: 'dist', artifacts: [] }, null, 2) + '\n');
 }
 
 /**
@@ -16,6 +36,7 @@ export default async function configurationGenerator(tree: Tree, options: Config
   // The project graph, not project.json: reprokit's projects may be inferred from a Cargo.toml alone.
   const project = (await createProjectGraphAsync()).nodes[options.project]?.data;
   if (!project) throw new Error(`no project named ${JSON.stringify(options.project)} in this workspace (see \`nx show projects\`)`);
+  startNpmManifest(tree, options.project, project.root);
   return () => {
     const nx = require.resolve('nx/bin/nx.js', { paths: [tree.root] });
     if (!options.skipPins) {

@@ -25,7 +25,11 @@ export class SecondDockerd {
     return readFileSync(join(this.dir, 'dockerd.log'), 'utf8');
   }
 
-  async start(timeoutMs = 60_000): Promise<void> {
+  /**
+   * With `tls`: the tcp:// listener takes only TLS clients whose certificate the CA signed
+   * (`--tlsverify`), as a daemon reachable from other machines should.
+   */
+  async start(timeoutMs = 60_000, tls?: { ca: string; cert: string; key: string }): Promise<void> {
     writeFileSync(join(this.dir, 'daemon.json'), '{}\n');
     this.tcpHost = `tcp://127.0.0.1:${await freePort()}`;
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
@@ -42,6 +46,7 @@ export class SecondDockerd {
         '--iptables=false',
         '--ip-masq=false',
         '--storage-driver=overlay2',
+        ...(tls ? ['--tlsverify', '--tlscacert', tls.ca, '--tlscert', tls.cert, '--tlskey', tls.key] : []),
       ],
       { stdio: ['ignore', log, log] },
     );

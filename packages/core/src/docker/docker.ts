@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { BuildLog } from '../build/build-log';
 import { UserError } from '../errors';
 import { countingStream, logProgress } from '../progress';
+import { describeConnectFailure, dockerHost } from './docker-host';
 
 /** Where dockerode connects: DOCKER_HOST, or the default socket. */
 export function dockerEndpoint(): string {
@@ -12,26 +13,33 @@ export function dockerEndpoint(): string {
 }
 
 /**
- * Connects to the Docker daemon and pings it (10 s: a daemon on a loaded machine can take more than 2 s). A daemon that does not answer is reported within
- * `timeoutMs`, naming the socket and how to start it.
+ * Connects to the Docker daemon DOCKER_HOST names, as the docker CLI does (docker-host.ts: unix://,
+ * tcp:// with TLS, ssh:// through ssh-agent and known_hosts), and pings it. A local daemon that
+ * does not answer is reported within `timeoutMs`; a remote one (tcp://, ssh://) gets at least 15 s
+ * (an ssh handshake and `docker system dial-stdio` come first). Every failure is one line naming
+ * the endpoint and what to do.
  */
 export async function connectDocker(timeoutMs = 2000): Promise<Docker> {
+  const host = dockerHost();
   // Loaded here, not at the top: dockerode takes ~230 ms to load, which every executor importing
   // @reprokit/core would pay even when it never talks to docker (checksum, reproduce, host builds).
   const { default: DockerClient } = (await import('dockerode')) as unknown as { default: typeof Docker };
-  const docker = new DockerClient();
+  const docker = new DockerClient(host.options);
+  const limit = host.kind === 'unix' ? timeoutMs : Math.max(timeoutMs, 15_000);
   // Abort the ping itself, so a daemon that never answers leaves no open request behind.
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.timeout(limit);
   try {
     // dockerode takes abortSignal here; @types/dockerode does not declare it.
     const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
     await ping({ abortSignal: signal });
     return docker;
   } catch (error) {
-    const why = signal.aborted ? `no answer within ${timeoutMs} ms` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-    throw new UserError(
-      `cannot reach the Docker daemon at ${dockerEndpoint()} (${why}): start it with \`bash tools/setup\` (or \`dockerd &\`), or set DOCKER_HOST`,
-    );
+    if (host.kind === 'unix') {
+      const why = signal.aborted ? `no answer within ${limit} ms` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+      throw new UserError(`cannot reach the Docker daemon at ${host.endpoint} (${why}): start it with \`bash tools/setup\` (or \`dockerd &\`), or set DOCKER_HOST`);
+    }
+    const why = signal.aborted && !host.hostKeyRefusal?.() ? `no answer within ${limit / 1000} s` : describeConnectFailure(host, error);
+    throw new UserError(`cannot reach the Docker daemon at ${host.endpoint}: ${why}`);
   }
 }
 

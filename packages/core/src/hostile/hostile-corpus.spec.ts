@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { cliHarness, hostileProject, ociLayout, packageTar, paxRecord, rawTar, snapshot, writeGzipPackage } from './hostile-fixtures';
+import { assertNoSecret, cliHarness, DECOY_SECRET, hostileProject, ociLayout, packageTar, paxRecord, rawTar, snapshot, writeGzipPackage } from './hostile-fixtures';
 
 const DIST = join(__dirname, '..');
 const BIN = join(DIST, '..', 'bin', 'reprokit.js');
@@ -78,6 +78,21 @@ const zstdBomb = (): Buffer => {
     parts.push(Buffer.from([value & 255, (value >> 8) & 255, (value >> 16) & 255, 0]));
   }
   return Buffer.concat(parts);
+};
+
+/** A workflow with an unpinned action, then a mapping (block) or a flow sequence nested `depth` deep. */
+const deepWorkflow = (ctx: Ctx, depth: number, style: 'block' | 'flow'): string => {
+  const dir = join(ctx.root, '.github', 'workflows');
+  mkdirSync(dir, { recursive: true });
+  let text = 'on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n    x:';
+  if (style === 'flow') text += ` ${'['.repeat(depth)}1${']'.repeat(depth)}\n`;
+  else {
+    text += '\n';
+    for (let i = 0; i < depth; i++) text += `${' '.repeat(6 + 2 * i)}a:\n`;
+    text += `${' '.repeat(6 + 2 * depth)}x: 1\n`;
+  }
+  writeFileSync(join(dir, 'deep.yml'), text);
+  return join(dir, 'deep.yml');
 };
 
 const CASES: Case[] = [
@@ -518,6 +533,44 @@ const CASES: Case[] = [
     line: /source tarball name "\.\.": must be a plain file name/,
   },
 
+  // ---- Terminal injection, nesting, special files named (issue 26) ----
+  {
+    name: 'package: a corrupt header whose name holds ESC, BEL and a newline is one escaped line',
+    setup: (c) => archInfo(c, rawTar([{ name: 'x\x1b]0;pwned\x07\nreprokit: forged\x1b[2J', body: Buffer.from('x'), badChecksum: true }])),
+    status: 2,
+    line: /x\\x1b\]0;pwned\\x07\\nreprokit: forged\\x1b\[2J: corrupt tar header \(bad checksum at offset 0\)$/,
+  },
+  {
+    name: 'package: random bytes zstd-compressed: the header name shown byte for byte, no raw control character',
+    setup: (c) => {
+      const path = join(c.root, 'x-1.0-1-x86_64.pkg.tar.zst');
+      // Bytes chosen to hold ESC, CR, a newline and invalid UTF-8 where the tar name is.
+      const bytes = Buffer.alloc(1024, 0x41);
+      Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0x0d, 0x0a, 0xff, 0xfe, 0xc3]).copy(bytes, 3);
+      writeFileSync(join(c.root, 'raw'), bytes);
+      spawnSync('zstd', ['-q', '-f', join(c.root, 'raw'), '-o', path]);
+      return { args: ['arch', 'info', path] };
+    },
+    status: 2,
+    line: /pkg\.tar\.zst: AAA\\x1b\[2J\\r\\n\\xff\\xfe\\xc3A+: corrupt tar header/,
+  },
+  {
+    name: 'pins: a valid workflow nested 1,400 deep is checked (its unpinned action found)',
+    setup: (c) => (deepWorkflow(c, 1400, 'block'), { args: ['pins', 'check', c.root] }),
+    status: 1,
+    line: /deep\.yml:6:15 error actions-unpinned uses: actions\/checkout@v4/,
+  },
+  {
+    name: 'pins: a workflow nested past the limit is a finding naming the limit, not a stack overflow',
+    setup: (c) => (deepWorkflow(c, 2500, 'flow'), { args: ['pins', 'check', c.root] }),
+    status: 1,
+    line: /deep\.yml:\d+:\d+ error pins-unparsable invalid YAML: nested deeper than 2000 levels \(25\d\d\)$/,
+  },
+  { name: 'pins: a FIFO named on the command line (no hang, no "0 files checked")', setup: (c) => (mkfifo(join(c.root, 'Dockerfile')), { args: ['pins', 'check', join(c.root, 'Dockerfile')] }), status: 2, line: /Dockerfile: is a FIFO, expected a file or directory to check$/ },
+  { name: 'pins: a device named on the command line', setup: () => ({ args: ['pins', 'check', '/dev/zero'] }), status: 2, line: /^reprokit: \/dev\/zero: is a character device, expected a file or directory to check$/ },
+  { name: 'diff: a FIFO named on the command line', setup: (c) => (mkfifo(join(c.root, 'fifo')), writeFileSync(join(c.root, 'f'), 'x'), { args: ['diff', join(c.root, 'fifo'), join(c.root, 'f')] }), status: 2, line: /fifo: is a FIFO, expected a file or directory to compare$/ },
+  { name: 'diff: a symlink loop against a file is ELOOP, as diff says (not "differ (directory)")', setup: (c) => (symlinkSync('loop', join(c.root, 'loop')), writeFileSync(join(c.root, 'f'), 'x'), { args: ['diff', join(c.root, 'loop'), join(c.root, 'f')] }), status: 2, line: /loop: too many levels of symbolic links$/ },
+
   // ---- CLI arguments ----
   { name: 'CLI: an unknown command', setup: () => ({ args: ['frobnicate'] }), status: 2, line: /^reprokit: unknown command "frobnicate"$/ },
   { name: 'CLI: version takes no arguments', setup: () => ({ args: ['version', 'extra'] }), status: 2, line: /^reprokit: version: takes no arguments \(got "extra"\)$/ },
@@ -541,7 +594,7 @@ describe('hostile inputs: one line, a non-zero exit within seconds, nothing writ
   after(() => rmSync(outer, { recursive: true, force: true }));
   const victim = join(outer, 'victim');
   mkdirSync(join(victim, 'dir'), { recursive: true });
-  writeFileSync(join(victim, 'secret'), 'secret\n');
+  writeFileSync(join(victim, 'secret'), `secret ${DECOY_SECRET}\n`);
   let count = 0;
 
   it('holds at least 60 cases', () => assert.ok(CASES.length >= 60, `${CASES.length} cases`));
@@ -555,7 +608,7 @@ describe('hostile inputs: one line, a non-zero exit within seconds, nothing writ
       const run = await testCase.setup({ root, victim });
       // After the setup, which may plant files there for the input to aim at.
       const before = snapshot(victim);
-      const env = { PATH: process.env.PATH, HOME: join(root, 'home'), TMPDIR: join(root, 'tmp'), DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
+      const env = { PATH: process.env.PATH, HOME: join(root, 'home'), TMPDIR: join(root, 'tmp'), DOCKER_HOST: 'unix:///nonexistent/docker.sock', PROBE_SECRET: DECOY_SECRET };
       const options = { cwd: root, env, encoding: 'utf8' as const, timeout: 30_000 };
       const result =
         'args' in run
@@ -563,6 +616,9 @@ describe('hostile inputs: one line, a non-zero exit within seconds, nothing writ
           : spawnSync(process.execPath, ['-e', cliHarness(run.script)], options);
       assert.equal(result.error, undefined, `did not finish: ${result.error?.message}`);
       assert.doesNotMatch(result.stderr, /^\s+at /m, `stack trace:\n${result.stderr}`);
+      // No raw control character from an input reaches the terminal (terminal/safe-output.ts).
+      assert.doesNotMatch(result.stdout + result.stderr, /[\x00-\x08\x0b-\x1f\x7f]/, `a raw control character:\n${JSON.stringify(result.stdout + result.stderr).slice(0, 2000)}`);
+      assertNoSecret(result.stdout + result.stderr);
       assert.equal(result.status, testCase.status, `exit ${result.status}\nstdout: ${result.stdout.slice(0, 2000)}\nstderr: ${result.stderr}`);
       if (testCase.status === 2) {
         const lines = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('run `reprokit --help`'));

@@ -1,5 +1,6 @@
 // Builders of hostile inputs for the corpus (hostile-corpus.spec.ts): archives with crafted headers,
 // small valid projects, packages and OCI layouts to break one field of. Not shipped (see package.json files).
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,4 +146,18 @@ export function snapshot(dir: string): string {
 export function cliHarness(body: string): string {
   return `const core = (module) => require(${JSON.stringify(join(__dirname, '..'))} + '/' + module);
 (async () => { ${body} })().then(() => process.exit(0), (error) => process.exit(core('cli.js').reportError(error)));`;
+}
+
+/**
+ * A decoy secret: in the hostile cases' environment (PROBE_SECRET, as CI holds tokens) and in the
+ * victim file beside their roots. No output may show it, whole, cut across hex-window lines, or as hex.
+ */
+export const DECOY_SECRET = 'Zq7Xw9Kp2Vn4Rt6Y';
+
+export function assertNoSecret(output: string): void {
+  const hex = (text: string) => Buffer.from(text).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  for (let i = 0; i + 5 <= DECOY_SECRET.length; i++) {
+    const piece = DECOY_SECRET.slice(i, i + 5);
+    assert.ok(!output.includes(piece) && !output.includes(hex(piece)), `the decoy secret (${piece}) is in the output:\n${output.slice(0, 2000)}`);
+  }
 }

@@ -45,6 +45,8 @@ function assertOneLine(result: RunResult, pattern: RegExp): void {
 
 describe('rebuilders reached over ssh:// and over tcp:// with TLS', () => {
   const ws = new TempWorkspace();
+  // A checkout the TLS daemon cannot see (its mount namespace has an empty tmpfs there), as a daemon on another machine would not.
+  const elsewhere = new TempWorkspace();
   const sshd = new TestSshd();
   const daemon = new SecondDockerd();
   let certs: DockerCerts;
@@ -54,7 +56,7 @@ describe('rebuilders reached over ssh:// and over tcp:// with TLS', () => {
   before(async () => {
     await sshd.start();
     certs = makeDockerCerts(join(ws.root, 'certs'));
-    await daemon.start(60_000, certs.server);
+    await daemon.start(60_000, certs.server, elsewhere.root);
     tlsEnv = { DOCKER_HOST: daemon.tcpHost!, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.client };
     mkdirSync(trusted);
     for (const name of ['over-ssh', 'over-tls']) {
@@ -99,6 +101,13 @@ describe('rebuilders reached over ssh:// and over tcp:// with TLS', () => {
     // The build ran in the TLS daemon: its containers are labelled by reprokit, and it has the image.
     const events = spawnSync('docker', ['-H', daemon.host, 'events', '--since', '10m', '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'label=dev.reprokit.run', '--format', '{{.Action}}'], { encoding: 'utf8' });
     assert.match(events.stdout, /^start$/m, events.stderr);
+  });
+
+  it('a daemon that does not see the checkout (another machine\'s) is one line naming the path it lacks, not an empty /src', () => {
+    const result = withEnv(tlsEnv, () => elsewhere.reprokit('rebuild', MANIFEST, '--nx-target', 'elf'));
+    assert.equal(result.status, 1, result.output.slice(-3000));
+    assert.match(result.output, new RegExp(`the Docker daemon at ${daemon.tcpHost!.replace(/[/.]/g, '\\$&')} has no ${elsewhere.root.replace(/[/.]/g, '\\$&')}/packages/hello-c\\S*: a bind mount names a path on the daemon's machine`));
+    assert.match(result.output, /^FAILED packages\/hello-c\/dist\/hello expected sha256:[0-9a-f]{64}, rebuilt nothing$/m);
   });
 
   it('the verifier finds both in the registry by subject: threshold 2 of the two remote rebuilders', () => {

@@ -29,13 +29,21 @@ export class SecondDockerd {
    * With `tls`: the tcp:// listener takes only TLS clients whose certificate the CA signed
    * (`--tlsverify`), as a daemon reachable from other machines should.
    */
-  async start(timeoutMs = 60_000, tls?: { ca: string; cert: string; key: string }): Promise<void> {
+  /**
+   * With `hidden`: the daemon runs in a mount namespace of its own where that directory is an empty
+   * tmpfs, as a daemon on another machine would not see this one's files.
+   */
+  async start(timeoutMs = 60_000, tls?: { ca: string; cert: string; key: string }, hidden?: string): Promise<void> {
     writeFileSync(join(this.dir, 'daemon.json'), '{}\n');
     this.tcpHost = `tcp://127.0.0.1:${await freePort()}`;
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
+    // unshare and sh exec dockerd in the same process: the pid stays the daemon's.
+    const wrapper = hidden ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs "$0" && exec "$@"', hidden] : [];
     this.daemon = spawn(
-      'dockerd',
+      hidden ? wrapper[0] : 'dockerd',
       [
+        ...wrapper.slice(1),
+        ...(hidden ? ['dockerd'] : []),
         '--data-root', this.dataRoot,
         '--exec-root', join(this.dir, 'exec'),
         '--pidfile', join(this.dir, 'docker.pid'),

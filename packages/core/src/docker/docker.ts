@@ -150,6 +150,13 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
   const root = run.user === '' || /^0(:|$)/.test(run.user) || run.user.startsWith('root');
   if (root && !run.allowRoot) throw new UserError(`refusing to build as root (user ${run.user})`);
   const log = new BuildLog(run.logPrefix, run.log);
+  // A daemon reached over tcp:// or ssh:// may be on another machine, and a bind mount names a path
+  // on the daemon's: there the Mounts API is used, which refuses a source the daemon lacks instead
+  // of creating it empty as Binds do (a build would then see an empty /src and fail obscurely).
+  const remote = !dockerEndpoint().startsWith('unix://');
+  const binds = remote
+    ? { Mounts: run.mounts.map((m) => ({ Type: 'bind' as const, Source: m.host, Target: m.container, ReadOnly: m.readOnly })) }
+    : { Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`) };
   const container = await docker.createContainer({
     Image: run.image,
     Cmd: run.cmd,
@@ -163,7 +170,7 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
     HostConfig: {
       ...(run.cpuset ? { CpusetCpus: run.cpuset } : {}),
       NetworkMode: run.network ?? 'none',
-      Binds: run.mounts.map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
+      ...binds,
       ReadonlyRootfs: run.readOnlyRootfs ?? true,
       Tmpfs: { '/tmp': 'rw,exec,mode=1777', ...run.tmpfs },
       CapDrop: ['ALL'],
@@ -174,6 +181,12 @@ export async function runInContainer<T = void>(docker: Docker, run: ContainerRun
       // after it exits (afterSuccess commits or copies from it); reprokit removes those.
       AutoRemove: !afterSuccess,
     },
+  }).catch((error: Error) => {
+    const missing = /bind source path does not exist: (\S+)/.exec(error.message ?? '');
+    if (!missing) throw error;
+    throw new UserError(
+      `the Docker daemon at ${dockerEndpoint()} has no ${missing[1]}: a bind mount names a path on the daemon's machine, so it must see this checkout at the same path (run reprokit there, or share the filesystem)`,
+    );
   });
   // An auto-removed container may still be on its way out when remove() is refused: wait until it
   // is gone (a 404 once it is), at most 10 s, so that a build returns with no container left.

@@ -1,6 +1,7 @@
 import { recordManifest, writeBuildRecord } from '@reprokit/core';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,20 @@ describe('reproduce executor', () => {
     assert.equal(bad.status, 1);
     assert.match(bad.out, /^MISMATCH hello \(file\)$/m);
     assert.match(bad.out, /hello: differs in blake2b512, sha256/);
+  });
+
+  it('attestationsFrom: the rebuilders\' verdicts from a registry (none there: not attested); with attestations too, one line', () => {
+    writeFileSync(join(dist, 'hello'), 'hello\n');
+    const { publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(root, 'builder.pub'), publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    const registry = `127.0.0.1:5000/rk-executor-${process.pid}`;
+    const none = runExecutor(root, { attestationsFrom: registry, trustedKeys: 'builder.pub', threshold: 1 });
+    assert.equal(none.status, 1, none.err);
+    assert.match(none.out, /^REPRODUCED hello \(file\)$/m);
+    assert.match(none.out, /^NOT ATTESTED dist\/hello sha256:[0-9a-f]{64}: 0 of 1 trusted builders PASSED, threshold 1$/m);
+    const both = runExecutor(root, { attestations: 'dir', attestationsFrom: registry, trustedKeys: 'builder.pub', threshold: 1 });
+    assert.equal(both.status, 1);
+    assert.match(both.err, /^\[hello:reproduce\] error: attestations and attestationsFrom: give one/m);
   });
 
   it('a missing manifest is one line naming the command that records it', () => {

@@ -18,11 +18,13 @@ export default async function reproduceExecutor(options: ReproduceExecutorSchema
       howToCreate: recordCommand(project),
     });
     process.stdout.write(text);
-    const { attestations, trustedKeys, threshold } = options;
-    if (attestations === undefined && trustedKeys === undefined && threshold === undefined) return ok;
-    if (!attestations || !trustedKeys || !threshold) throw new UserError('attestations, trustedKeys and threshold go together: name all three');
+    const { attestations, attestationsFrom, trustedKeys, threshold } = options;
+    if (attestations === undefined && attestationsFrom === undefined && trustedKeys === undefined && threshold === undefined) return ok;
+    if (attestations !== undefined && attestationsFrom !== undefined) throw new UserError('attestations and attestationsFrom: give one (a directory, or a registry host:port[/path])');
+    if (!(attestations || attestationsFrom) || !trustedKeys || !threshold) throw new UserError('attestations (or attestationsFrom), trustedKeys and threshold go together: name all three');
     const attested = await runThreshold(manifestPathOf(project, options.manifest), {
-      attestations: resolve(context.root, attestations),
+      attestations: attestations === undefined ? undefined : resolve(context.root, attestations),
+      attestationsFrom,
       trustedKeys: resolve(context.root, trustedKeys),
       threshold,
     });

@@ -13,6 +13,10 @@ export interface ReproduceExecutorSchema {
    */
   attestations?: string;
   /**
+   * Instead of attestations: a registry (`host:port` or `host:port/path`) holding them as OCI referrers of each artifact, in `<registry>/<project>` (`reprokit rebuild --push-attestations`). With trustedKeys and threshold.
+   */
+  attestationsFrom?: string;
+  /**
    * The trusted builders' public keys: a directory of .pub files (one builder each) or one file of keys. Relative to the workspace root.
    */
   trustedKeys?: string;

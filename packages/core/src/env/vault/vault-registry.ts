@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { UserError } from '../../errors';
+import { RefusedLocationError } from '../../net/address-policy';
+import { downloadToFile, UnreachableError } from '../../net/bounded-fetch';
 import { parseBearerChallenge } from '../../published/registry';
 import { registryAuth } from './docker-auth';
 
@@ -20,8 +21,6 @@ const NETWORK_ERRORS: Record<string, string> = {
 };
 /** Time to connect and get the headers of one request. */
 const HEADERS_TIMEOUT_MS = 30_000;
-/** A download that delivers nothing for this long is stalled (a slow-drip server holds no build for ever). */
-const STALL_MS = 30_000;
 
 /**
  * One repository of an OCI registry, through the distribution API v2, for reading and writing
@@ -117,48 +116,36 @@ export class VaultRegistry {
   }
 
   /**
-   * Streams a blob into `dest`, refusing more than `size` bytes, and returns the sha256 of what
+   * Downloads a blob into `dest` through net/'s bounded client (deadline, minimum rate, the file
+   * removed on failure or Ctrl-C), refusing more than `size` bytes, and returns the sha256 of what
    * came (the caller compares it with the lock's); undefined when the repository has no such blob.
    */
   async blobToFile(digest: string, dest: string, size: number): Promise<string | undefined> {
-    const response = await this.send('GET', `/blobs/${digest}`);
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    if (response.status !== 200 || !response.body) {
-      await response.body?.cancel();
-      throw this.unexpected(`/blobs/${digest}`, response);
-    }
-    const hash = createHash('sha256');
-    const fd = openSync(dest, 'w', 0o644);
-    const reader = response.body.getReader();
-    let written = 0;
+    const url = `${this.base}/blobs/${digest}`;
+    // A vault is configuration (--vault, REPROKIT_DEB_VAULTS, nx.json): private addresses allowed.
+    const attempt = () => downloadToFile(url, dest, { maxBytes: size, allowPrivateNetwork: true, headers: this.token ? { authorization: this.token } : {} });
+    let got;
     try {
-      for (;;) {
-        let timer: NodeJS.Timeout | undefined;
-        const stalled = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new VaultUnreachable(`${this.base}/blobs/${digest}: no data for ${STALL_MS / 1000} s after ${written} bytes`)), STALL_MS);
-        });
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          chunk = await Promise.race([reader.read(), stalled]);
-        } catch (error) {
-          throw error instanceof UserError ? error : new VaultUnreachable(`${this.base}/blobs/${digest}: the connection failed after ${written} bytes`);
-        } finally {
-          clearTimeout(timer);
-        }
-        if (chunk.done) break;
-        written += chunk.value.length;
-        if (written > size) throw new UserError(`${this.base}/blobs/${digest}: more than the ${size} bytes the lock says`);
-        hash.update(chunk.value);
-        writeSync(fd, chunk.value);
+      try {
+        got = await attempt();
+      } catch (error) {
+        const { status, headers } = error as { status?: number; headers?: Record<string, unknown> };
+        if (status !== 401 || this.token) throw error;
+        await this.authenticate(String(headers?.['www-authenticate'] ?? ''));
+        got = await attempt();
       }
-    } finally {
-      closeSync(fd);
-      reader.cancel().catch(() => {});
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return undefined;
+      if (error instanceof UnreachableError || error instanceof RefusedLocationError) throw new VaultUnreachable(error.message);
+      throw error;
     }
-    return hash.digest('hex');
+    if (got.truncated) {
+      rmSync(dest, { force: true });
+      throw new UserError(`${url}: more than the ${size} bytes the lock says`);
+    }
+    // As the cache's other .debs (downloadToFile writes 0600).
+    chmodSync(dest, 0o644);
+    return got.sha256;
   }
 
   /** Uploads a blob unless the repository has it (monolithic upload: POST, then PUT with the digest). */

@@ -22,6 +22,7 @@ const load = {
   envFetch: () => require('./env/env-fetch') as typeof import('./env/env-fetch'),
   envRegistry: () => require('./env/registry/env-registry-cli') as typeof import('./env/registry/env-registry-cli'),
   envVault: () => require('./env/vault/vault-cli') as typeof import('./env/vault/vault-cli'),
+  envCheck: () => require('./env/check/env-check-cli') as typeof import('./env/check/env-check-cli'),
   diff: () => require('./diff/diff-cli') as typeof import('./diff/diff-cli'),
   published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
   npm: () => require('./npm/npm-cli') as typeof import('./npm/npm-cli'),
@@ -60,6 +61,10 @@ commands:
                                                   store the lock's verified .debs in each registry as blobs of
                                                   REGISTRY/reprokit/debs:<name>-<hash of the lock's files>, an OCI
                                                   artifact; default: the workspace's debVaults
+  env check [LOCK…] [--json] [SOURCES]            which packages each source can serve now (cache, vaults, apt's
+                                                  index, snapshot, mirrors; HEAD requests, nothing downloaded);
+                                                  default: every env.lock.json in git; exit 1 naming the packages
+                                                  no source serves
   env push LOCK [--registry HOST:PORT[/PATH]]…   push the lock's image (built or reused) to each registry as
                                                   REGISTRY/reprokit/NAME:<image ID's first 12 hex>; default: the
                                                   workspace's imageRegistries
@@ -164,6 +169,7 @@ async function envCommand(args: string[]): Promise<number> {
   }
   if (action === 'push' || action === 'pull') return await load.envRegistry().envRegistryCommand(action, rest, log);
   if (action === 'vault') return await load.envVault().envVaultCommand(rest, log);
+  if (action === 'check') return await load.envCheck().envCheckCommand(rest);
   if (action === 'fetch') {
     const { values, positionals } = parseArgs({ args: rest, options: { to: { type: 'string' }, ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env fetch: name exactly one LOCK (an env.lock.json)');
@@ -172,7 +178,7 @@ async function envCommand(args: string[]): Promise<number> {
     process.stdout.write(`${files} packages in ${values.to} (check with: cd ${values.to} && sha256sum -c SHA256SUMS)\n`);
     return 0;
   }
-  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build, fetch, push, pull or vault)`);
+  throw new UsageError(`env: unknown action ${JSON.stringify(action ?? '')} (lock, build, fetch, push, pull, vault or check)`);
 }
 
 async function archCommand(args: string[]): Promise<number> {

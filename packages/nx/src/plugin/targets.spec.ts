@@ -74,6 +74,15 @@ describe('inferTargets', () => {
     assert.deepEqual(targets.checksum.dependsOn, ['elf']);
   });
 
+  it('gives the workspace root the env-check target: the CLI over every lock, never cached', () => {
+    const root = inferTargets({ root: '.', hasManifest: false, isWorkspaceRoot: true }, {}, inputs);
+    assert.equal(root['env-check'].executor, 'nx:run-commands');
+    assert.equal(root['env-check'].cache, false);
+    assert.deepEqual(root['env-check'].options, { command: 'reprokit env check', cwd: '{workspaceRoot}' });
+    assert.ok(inferTargets({ root: '.', hasManifest: false, isWorkspaceRoot: true }, { envCheckTargetName: 'debs' }, inputs).debs);
+    assert.equal(inferTargets({ root: 'x', hasManifest: false }, {}, inputs)['env-check'], undefined);
+  });
+
   it('names targets as the plugin options say', () => {
     const targets = inferTargets({ root: 'x', cargoBinary: 'x', hasManifest: false }, { elfTargetName: 'build-elf', reproduceTargetName: 'repro' }, inputs);
     assert.deepEqual(Object.keys(targets), ['pins', 'build-elf', 'checksum', 'repro', 'published', 'vary']);

@@ -19,6 +19,7 @@ export interface ReprokitPluginOptions {
   publishedTargetName?: string;
   varyTargetName?: string;
   npmTargetName?: string;
+  envCheckTargetName?: string;
   /** Options every inferred elf target starts from (e.g. the workspace's pinned builder image). */
   elf?: Partial<ElfExecutorSchema>;
   /** Options every inferred oci target starts from (e.g. the environment locks of its FROM images). */
@@ -100,6 +101,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
     published: options.publishedTargetName ?? 'published',
     vary: options.varyTargetName ?? 'vary',
     npm: options.npmTargetName ?? 'npm',
+    envCheck: options.envCheckTargetName ?? 'env-check',
   };
   // Every project gets the pin policy gate: `nx run-many -t pins` / `nx affected -t pins`.
   const targets: Record<string, TargetConfiguration> = {
@@ -171,6 +173,7 @@ export function inferTargets(facts: ProjectFacts, options: ReprokitPluginOptions
   // build that recorded it a cache miss for the reproduce after the commit.
   if (facts.hasManifest || buildTargets.length) targets[names.published] = publishedTarget();
   if (facts.isWorkspaceRoot) targets[names.report] = reportTarget([names.elf, names.oci, names.arch, names.npm]);
+  if (facts.isWorkspaceRoot) targets[names.envCheck] = envCheckTarget();
   // vary has no npm kind yet: npm pack's own output is fixed (1985 mtimes, sorted entries); the
   // package's scripts are what could vary, and vary does not run them.
   const varied = buildTargets.filter((name) => name !== names.npm);
@@ -189,6 +192,23 @@ function publishedTarget(): TargetConfiguration {
     options: { command: `reprokit published {projectRoot}/${MANIFEST_FILE} --if-listed` },
     metadata: {
       description: `Download every published location ${MANIFEST_FILE} lists (release files, registry images, pacman repositories) and compare it with the committed hashes`,
+      technologies: ['reprokit'],
+    },
+  };
+}
+
+/**
+ * Which packages of the workspace's environment locks each source (cache, vaults, apt, snapshot,
+ * mirrors) can serve now. Never cached: the answer changes while the locks do not (Debian drops a
+ * version, a vault is filled), which is the rot it is there to see.
+ */
+function envCheckTarget(): TargetConfiguration {
+  return {
+    executor: 'nx:run-commands',
+    cache: false,
+    options: { command: 'reprokit env check', cwd: '{workspaceRoot}' },
+    metadata: {
+      description: 'For every env.lock.json of the workspace, which packages the .deb cache, the package vaults, apt, snapshot and mirrors can serve now; fails naming the packages no source serves',
       technologies: ['reprokit'],
     },
   };

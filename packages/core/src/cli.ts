@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeFsError, isFsError, isUserError, UserError } from './errors';
@@ -45,8 +44,10 @@ commands:
   reproduce MANIFEST [--record-command CMD] [--published] [--allow-private-network]
                                                   verify, then print the paper trail a reviewer writes down;
                                                   --published also checks every published location
-  env lock SPEC [SOURCES]                         resolve env.json's Debian packages into env.lock.json beside it,
-                                                  with each .deb's sha1 and snapshot.debian.org URL
+  env lock SPEC [--refresh] [SOURCES]             resolve env.json's Debian packages into env.lock.json beside it,
+                                                  from the suites it names (default bookworm) with reprokit's
+                                                  own apt index (--refresh asks the archive again), with each
+                                                  package's suite, sha1 and snapshot.debian.org URL
   env build LOCK [--record] [--reuse] [--push REPO] [SOURCES]
                                                   build the locked environment's image and load it into docker;
                                                   --record writes its image ID (and snapshot URLs) into the lock,
@@ -149,9 +150,9 @@ async function envCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
   if (action === 'lock') {
-    const { values, positionals } = parseArgs({ args: rest, options: { ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: rest, options: { refresh: { type: 'boolean', default: false }, ...load.debSources().DEB_SOURCE_OPTIONS }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('env lock: name exactly one SPEC (an env.json)');
-    const { lockPath, lock } = await load.envLock().lockBuildEnv(positionals[0], tmpdir(), { sources: load.debSources().debSources(values), log });
+    const { lockPath, lock } = await load.envLock().lockBuildEnv(positionals[0], { refresh: values.refresh, sources: load.debSources().debSources(values), log });
     process.stdout.write(`locked ${lock.packages.length} packages into ${lockPath}\n`);
     return 0;
   }

@@ -8,6 +8,12 @@ export interface BuildEnvLock {
   name: string;
   architecture: 'amd64' | 'arm64';
   /**
+   * The suites the lock was resolved from (env.json's suites). Where the packages come from, not what they are: not part of the image.
+   *
+   * @minItems 1
+   */
+  suites?: string[];
+  /**
    * @minItems 1
    */
   packages: LockedPackage[];
@@ -39,6 +45,10 @@ export interface LockedPackage {
   filename: string;
   size: number;
   sha256: string;
+  /**
+   * The suite apt resolved this version from: the file is fetched from that suite's archive (its pool path, `filename`) while the suite has it. Not part of the image.
+   */
+  suite?: string;
   /**
    * The .deb's sha1: how snapshot.debian.org addresses files. Recorded with the snapshot URL.
    */

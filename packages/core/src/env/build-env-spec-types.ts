@@ -23,6 +23,12 @@ export interface BuildEnvSpec {
    */
   npm?: string[];
   /**
+   * The Debian suites (main component) packages may come from, e.g. ["bookworm"] or ["bookworm", "bookworm-security"]. A release pocket such as bookworm is frozen after its final point release and stays on the mirrors for years; -security and -updates delete superseded versions within days (keep those .debs in a vault).
+   *
+   * @minItems 1
+   */
+  suites?: string[];
+  /**
    * Symbolic links to create after unpacking, path (relative to /) to target, for what maintainer scripts would have set up (e.g. usr/bin/cc -> gcc).
    */
   links?: {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BuildEnvLock, LockedPackage } from './build-env-lock-types';
 import type { BuildEnvSpec } from './build-env-spec-types';
 import { fetchLockedDebs, type DebSources } from './debs/deb-cache';
+import { prepareApt, releaseSuiteNames, suiteDropsVersions, DEFAULT_SUITES, type AptConfig } from './debs/apt-config';
 import { recordSources } from './debs/deb-sources';
 import { UserError } from '../errors';
 import { checkRelativePath } from '../fs/contained-path';
@@ -38,35 +39,44 @@ export async function readBuildEnvLock(path: string): Promise<BuildEnvLock> {
   return lock;
 }
 
-function run(command: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 256 << 20 });
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' }): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 256 << 20 });
   if (result.error) throw new UserError(`cannot run ${command} (${result.error.message}): reprokit env needs Debian's apt`);
   return result;
 }
 
-/**
- * The closure of the spec's packages as apt would install them on an empty system (an empty dpkg
- * status file, no recommends): apt resolves dependencies and alternatives from its current index.
- */
-function resolveClosure(spec: BuildEnvSpec, specPath: string, emptyStatus: string): { name: string; version: string; arch: string }[] {
-  const result = run('apt-get', [
-    '-s',
-    '-o', `Dir::State::status=${emptyStatus}`,
-    '-o', `Dir::State::extended_states=${emptyStatus}.ext`,
-    '-o', 'APT::Install-Recommends=false',
-    'install',
-    ...spec.packages,
-  ]);
-  if (result.status !== 0) {
-    const why = result.stderr.split('\n').find((line) => line.startsWith('E:')) ?? result.stderr.trim();
-    throw new UserError(`${specPath}: $.packages: apt cannot resolve them: ${why.replace(/^E:\s*/, '')} (run \`apt-get update\` first?)`);
-  }
-  return [...result.stdout.matchAll(/^Inst (\S+) \((\S+) .*\[(\S+)\]\)/gm)].map(([, name, version, arch]) => ({ name, version, arch }));
+interface ResolvedPackage {
+  name: string;
+  version: string;
+  arch: string;
+  suite: string;
 }
 
-/** Filename, size and sha256 of exact package versions, from `apt-cache show`. */
-function describePackages(wanted: { name: string; version: string; arch: string }[]): LockedPackage[] {
-  const result = run('apt-cache', ['show', ...wanted.map((p) => `${p.name}=${p.version}`)]);
+/**
+ * The closure of the spec's packages as apt would install them on an empty system (an empty dpkg
+ * status file, no recommends), from reprokit's own index of the spec's suites. Each package's
+ * suite is the one apt names for the version; where several have it, the first that does not drop
+ * superseded versions (a frozen release pocket outlives a security suite's copy of the same file).
+ */
+function resolveClosure(spec: BuildEnvSpec, specPath: string, apt: AptConfig): ResolvedPackage[] {
+  const result = run('apt-get', ['-s', 'install', ...spec.packages], apt.env);
+  if (result.status !== 0) {
+    const why = result.stderr.split('\n').find((line) => line.startsWith('E:')) ?? result.stderr.trim();
+    throw new UserError(`${specPath}: $.packages: apt cannot resolve them from ${apt.suites.join(', ')}: ${why.replace(/^E:\s*/, '')}`);
+  }
+  const suiteNames = releaseSuiteNames(apt);
+  return [...result.stdout.matchAll(/^Inst (\S+) \((\S+) (.*) \[(\S+)\]\)/gm)].map(([, name, version, releases, arch]) => {
+    // `Debian:12.15/oldstable, Debian-Security:12/oldstable-security`: origin:version/suite, comma separated.
+    const suites = releases.split(', ').map((release) => suiteNames.get(release.slice(release.lastIndexOf('/') + 1))).filter((s): s is string => !!s);
+    const suite = suites.find((s) => !suiteDropsVersions(s)) ?? suites[0];
+    if (!suite) throw new UserError(`${specPath}: apt names ${name} ${version} from ${releases}, none of the suites ${apt.suites.join(', ')}`);
+    return { name, version, arch, suite };
+  });
+}
+
+/** Filename, size and sha256 of exact package versions, from `apt-cache show` over the same index. */
+function describePackages(wanted: ResolvedPackage[], apt: AptConfig): LockedPackage[] {
+  const result = run('apt-cache', ['show', ...wanted.map((p) => `${p.name}=${p.version}`)], apt.env);
   if (result.status !== 0) throw new UserError(`apt-cache show failed: ${result.stderr.trim()}`);
   const found = new Map<string, LockedPackage>();
   for (const stanza of result.stdout.split(/\n\n+/)) {
@@ -84,8 +94,8 @@ function describePackages(wanted: { name: string; version: string; arch: string 
   }
   return wanted.map((p) => {
     const described = found.get(p.name);
-    if (!described || described.version !== p.version) throw new UserError(`apt-cache has no ${p.name}=${p.version}: run \`apt-get update\``);
-    return described;
+    if (!described || described.version !== p.version) throw new UserError(`apt-cache has no ${p.name}=${p.version} in ${apt.suites.join(', ')}`);
+    return { ...described, suite: p.suite };
   });
 }
 
@@ -97,7 +107,7 @@ export function serializeBuildEnvLock(lock: BuildEnvLock): string {
 /**
  * The lock as the image carries it (/etc/reprokit/env.lock.json): what decides the image's
  * content, without the image ID (it cannot contain itself) and without where the .debs can be
- * fetched from (sha1, snapshot URL). Those say where, not what: the sha256 already fixes every
+ * fetched from (suites, sha1, snapshot URL). Those say where, not what: the sha256 already fixes every
  * byte, so recording a new source (snapshot's URL once it can be asked, a move to another mirror)
  * must not give another image, and every pin stays valid.
  */
@@ -112,6 +122,7 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
     lockVersion: 1,
     name: lock.name,
     architecture: lock.architecture,
+    ...(withSources && lock.suites ? { suites: lock.suites } : {}),
     packages: [...lock.packages]
       .sort((a, b) => compareStrings(a.name, b.name))
       .map((p) => ({
@@ -121,6 +132,7 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
         filename: p.filename,
         size: p.size,
         sha256: p.sha256,
+        ...(withSources && p.suite ? { suite: p.suite } : {}),
         ...(withSources && p.sha1 ? { sha1: p.sha1 } : {}),
         ...(withSources && p.snapshot ? { snapshot: p.snapshot } : {}),
       })),
@@ -145,27 +157,28 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
 }
 
 /**
- * `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it (its npm packages by the
- * registry's integrity, each tarball downloaded and checked). Every .deb of the
- * closure is then fetched and verified (into the .deb cache the build uses anyway) to record its
+ * `reprokit env lock`: resolves `env.json` into `env.lock.json` beside it, from the suites the spec
+ * names (default: Debian 12's frozen release pocket) with reprokit's own apt index, and its npm
+ * packages by the registry's integrity (each tarball downloaded and checked). Every .deb of
+ * the closure is then fetched and verified (into the .deb cache the build uses anyway) to record its
  * sha1 and lasting snapshot URL: apt's index has no sha1, and snapshot addresses files by it.
  */
 export async function lockBuildEnv(
   specPath: string,
-  emptyStatusDir: string,
-  options: { snapshot?: string; cacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
-): Promise<{ lockPath: string; lock: BuildEnvLock }> {
+  options: { aptDir?: string; refresh?: boolean; snapshot?: string; cacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
+): Promise<{ lockPath: string; lock: BuildEnvLock; moving: Map<string, number> }> {
   const spec = await readBuildEnvSpec(specPath);
-  const emptyStatus = join(emptyStatusDir, 'empty-dpkg-status');
-  writeFileAtomic(emptyStatus, '');
+  const suites = spec.suites ?? DEFAULT_SUITES;
   const architecture = run('dpkg', ['--print-architecture']).stdout.trim() as BuildEnvLock['architecture'];
+  const apt = prepareApt(suites, architecture, { baseDir: options.aptDir, refresh: options.refresh, log: options.log });
   const lockPath = join(dirname(resolve(specPath)), ENV_LOCK_FILE);
-  const packages = describePackages(resolveClosure(spec, specPath, emptyStatus));
+  const packages = describePackages(resolveClosure(spec, specPath, apt), apt);
   const debs = await fetchLockedDebs(packages, lockPath, options.cacheDir, options.log, options.sources);
   const lock: BuildEnvLock = {
     lockVersion: 1,
     name: spec.name,
     architecture,
+    suites,
     packages: await recordSources(packages, debs, { snapshot: options.snapshot ?? options.sources?.snapshot, log: options.log }),
     ...(spec.npm ? { npm: await lockNpmPackages(spec.npm, specPath, { log: options.log }) } : {}),
     links: spec.links ?? {},
@@ -173,7 +186,17 @@ export async function lockBuildEnv(
     user: spec.user ?? DEFAULT_BUILD_USER,
   };
   writeFileAtomic(lockPath, serializeBuildEnvLock(lock));
-  return { lockPath, lock };
+  // Said once: these files vanish from Debian within days of a newer version.
+  const moving = new Map<string, number>();
+  for (const p of lock.packages) if (p.suite && suiteDropsVersions(p.suite)) moving.set(p.suite, (moving.get(p.suite) ?? 0) + 1);
+  if (moving.size) {
+    const counts = [...moving].map(([suite, n]) => `${n} from ${suite}`).join(', ');
+    options.log?.(
+      `warning: ${counts}: ${[...moving.keys()].join(' and ')} ${moving.size > 1 ? 'drop' : 'drops'} superseded versions within days, so a fresh machine will soon not find them; ` +
+        `keep them buildable with \`reprokit env vault push ${lockPath} --registry REGISTRY\` (or \`reprokit env fetch ${lockPath} --to DIR\`), or lock from frozen suites only`,
+    );
+  }
+  return { lockPath, lock, moving };
 }
 
 /**

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSy
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { LockedPackage } from '../build-env-lock-types';
+import { poolUrl } from './apt-config';
 import { downloadTo, mirrorUrls, snapshotBase, snapshotUrlAt } from './deb-sources';
 import { debVaults } from '../registry/image-registries';
 import { fromVaults } from '../vault/vault';
@@ -58,8 +59,9 @@ export function aptOffers(packages: LockedPackage[]): LockedPackage[] {
 
 /**
  * Makes sure every locked .deb is in the cache with exactly the locked sha256. Tried in order: the
- * cache and the `debsDirs`, the package vaults, apt's mirrors (`apt-get download` of the versions its index still
- * has), each package's recorded snapshot URL, then the user's mirrors. Every file is checked
+ * cache and the `debsDirs`, the package vaults, the archive of the suite the lock records, apt's
+ * mirrors (`apt-get download` of the versions the host's index still has), each package's recorded
+ * snapshot URL, then the user's mirrors. Every file is checked
  * against the lock's sha256 before it enters the cache; a source that serves other bytes stops
  * everything (a mirror that lies is not skipped quietly). Nothing is returned, and nothing can be
  * built, until every file has been checked.
@@ -98,6 +100,7 @@ export async function fetchLockedDebs(
       if (actual !== p.sha256) throw wrongBytes(lockPath, p, from, actual);
       renameSync(file, paths.get(p.name)!);
     });
+    missing = await fromSuiteArchives(missing, lockPath, staging, paths, log);
     missing = await fromApt(missing, lockPath, staging, paths, log);
     const snapshot = snapshotBase(sources.snapshot);
     const remote = (p: LockedPackage) => [
@@ -126,7 +129,7 @@ export async function fetchLockedDebs(
     if (unavailable.length) {
       const names = unavailable.slice(0, 5).map((p) => `${p.name}=${p.version}`).join(', ') + (unavailable.length > 5 ? `, … (${unavailable.length})` : '');
       throw new UserError(
-        `${lockPath}: no source has ${names}: apt no longer offers these versions and neither their snapshot URLs nor the mirrors given do; ` +
+        `${lockPath}: no source has ${names}: neither their suites' archives nor apt offer these versions any more, and neither their snapshot URLs nor the mirrors given do; ` +
           'give a directory of the .debs (`--debs DIR`, made by `reprokit env fetch`), a mirror (`--mirror URL`), a package vault (`--vault REGISTRY`, filled by `reprokit env vault push`), or re-lock with `reprokit env lock`',
       );
     }
@@ -134,6 +137,34 @@ export async function fetchLockedDebs(
     rmSync(staging, { recursive: true, force: true });
   }
   return paths;
+}
+
+/**
+ * Downloads the packages whose lock records a suite from that suite's archive (`<archive>/<pool
+ * path>`, as apt would), four at a time; returns those it does not have. A frozen release pocket
+ * serves its files for years; a moving suite until it supersedes them.
+ */
+async function fromSuiteArchives(missing: LockedPackage[], lockPath: string, staging: string, paths: Map<string, string>, log: (line: string) => void): Promise<LockedPackage[]> {
+  const located = missing.filter((p) => p.suite);
+  if (!located.length) return missing;
+  log(`downloading ${located.length} of ${paths.size} packages from their suites' archives (${[...new Set(located.map((p) => p.suite))].join(', ')})`);
+  const done = new Set<LockedPackage>();
+  const queue = [...located];
+  const worker = async () => {
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      const url = poolUrl(p.suite!, p.filename);
+      const temp = join(staging, basename(p.filename));
+      if (!(await downloadTo(url, temp, p.size))) continue;
+      const actual = await sha256Of(temp);
+      if (actual !== p.sha256) throw wrongBytes(lockPath, p, url, actual);
+      renameSync(temp, paths.get(p.name)!);
+      done.add(p);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  const left = missing.filter((p) => !done.has(p));
+  if (left.length < missing.length && left.some((p) => p.suite)) log(`${left.filter((p) => p.suite).length} packages are no longer in their suites' archives`);
+  return left;
 }
 
 /** Downloads what apt still offers into the cache; returns the packages it does not offer. */

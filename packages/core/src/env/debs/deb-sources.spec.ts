@@ -126,7 +126,7 @@ describe('.deb sources: the cache, apt, snapshot URLs, mirrors (apt with an empt
   it('names what no source has and what to do', async () => {
     const { p } = fakePackage('nowhere');
     await assert.rejects(fetchLockedDebs([p], 'env.lock.json', tempDir(), () => {}, { snapshot: mirror.base, mirrors: [`${mirror.base}/empty`] }), {
-      message: /^env\.lock\.json: no source has nowhere=1\.0-superseded: neither their suites. archives nor apt offer these versions any more .*`--debs DIR`.*`--mirror URL`/,
+      message: /^env\.lock\.json: no source has nowhere=1\.0-superseded: neither their suites. archives nor apt offer these versions any more, .*`--debs DIR`.*`--mirror URL`/,
     });
   });
 });

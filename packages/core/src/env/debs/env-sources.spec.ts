@@ -32,7 +32,8 @@ describe('an environment whose versions apt no longer offers (static-base, real 
   const mirror = new SnapshotMirror();
   const archived = tempDir('reprokit-debs-');
   // apt knows no package, the cache is empty, snapshot.debian.org itself is never asked.
-  const gone = () => ({ APT_CONFIG: emptyAptConfig(), XDG_CACHE_HOME: tempDir('reprokit-cache-'), REPROKIT_SNAPSHOT_URL: 'http://127.0.0.1:9' });
+  // Nor does the suite's archive any more (a security suite after an update; a release once archived).
+  const gone = () => ({ APT_CONFIG: emptyAptConfig(), XDG_CACHE_HOME: tempDir('reprokit-cache-'), REPROKIT_SNAPSHOT_URL: 'http://127.0.0.1:9', REPROKIT_DEBIAN_MIRROR: 'http://127.0.0.1:9' });
   before(() => mirror.start());
   after(() => mirror.stop());
 
@@ -67,7 +68,7 @@ describe('an environment whose versions apt no longer offers (static-base, real 
     const built = await reprokit(['env', 'build', LOCK, '--snapshot', mirror.base], gone());
     assert.equal(built.status, 2);
     assert.match(built.stderr, new RegExp(`^reprokit: ${LOCK}: ${p.name} ${p.version}: ${mirror.base}/\\S+ has sha256 [0-9a-f]{64} but the lock says ${p.sha256}: refusing to build$`, 'm'));
-    assert.doesNotMatch(built.stderr, /unpacking|writing the layer|loading/);
+    assert.doesNotMatch(built.stderr, /unpacking|writing the layer|\bloading\b/);
     assert.doesNotMatch(built.stderr, /^\s+at /m);
   });
 

@@ -88,7 +88,7 @@ commands:
                                                   link-local or private addresses, nor file:// outside the
                                                   workspace, unless --allow-private-network
                                                   (REPROKIT_ALLOW_PRIVATE_NETWORK=1) for the addresses
-  published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME)
+  published add MANIFEST ARTIFACT (--url U | --oci IMAGE | --pacman SERVER --repo NAME | --npm NAME@V [--registry URL])
                                                   record where an artifact was published
 ${load.npm().NPM_USAGE}
   vary --image REF (--cargo BIN | --artifact PATH -- CMD…) [--variations a,b] [--json]

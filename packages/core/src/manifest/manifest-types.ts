@@ -7,7 +7,7 @@ export type Environment = HostEnvironment | ContainerEnvironment;
 /**
  * One place the artifact was published.
  */
-export type PublishedLocation = PublishedUrl | PublishedOciImage | PublishedPacmanRepository;
+export type PublishedLocation = PublishedUrl | PublishedOciImage | PublishedPacmanRepository | PublishedNpmPackage;
 
 /**
  * What a project's artifacts must hash to when rebuilt from this commit. One per project, committed as repro-manifest.json.
@@ -118,4 +118,14 @@ export interface PublishedPacmanRepository {
    * The repository's name.
    */
   repo: string;
+}
+export interface PublishedNpmPackage {
+  /**
+   * A package version in an npm registry, `name@version`: its tarball is compared, and the registry's claims about it (dist.integrity, dist.shasum, name, version and dependencies against the tarball's package.json, the subject of its attestations).
+   */
+  npm: string;
+  /**
+   * The registry; default: the workspace's npm configuration (npm_config_registry, .npmrc), as npm would use.
+   */
+  registry?: string;
 }

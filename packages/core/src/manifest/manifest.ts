@@ -94,6 +94,7 @@ function orderArtifact(artifact: Artifact): Artifact {
 function orderLocation(location: PublishedLocation): PublishedLocation {
   if ('url' in location) return { url: location.url };
   if ('oci' in location) return { oci: location.oci };
+  if ('npm' in location) return location.registry === undefined ? { npm: location.npm } : { npm: location.npm, registry: location.registry };
   return { pacman: location.pacman, repo: location.repo };
 }
 

@@ -14,6 +14,7 @@ import { workspaceRootOf } from '../fs/workspace-root';
 import { RefusedLocationError } from '../net/address-policy';
 import { downloadToFile, UnreachableError, type DownloadedFile, type FetchOptions } from '../net/bounded-fetch';
 import { releaseOnSignal, removeOnSignal } from '../net/temp-files';
+import { fetchNpmLocation } from './npm';
 import { findInPacmanRepository, pacmanServer } from './pacman';
 import { readRegistryImage } from './registry';
 
@@ -23,7 +24,7 @@ export interface PublishedCheck {
   artifact: string;
   /** The location as the manifest writes it (a URL, an image reference, a pacman server and repo). */
   location: string;
-  type: 'url' | 'oci' | 'pacman';
+  type: 'url' | 'oci' | 'pacman' | 'npm';
   status: PublishedStatus;
   /** Why it differs or is unreachable, one line. */
   reason?: string;
@@ -65,6 +66,7 @@ export interface PublishedOptions {
 export function describeLocation(location: PublishedLocation): { type: PublishedCheck['type']; text: string } {
   if ('url' in location) return { type: 'url', text: location.url };
   if ('oci' in location) return { type: 'oci', text: location.oci };
+  if ('npm' in location) return { type: 'npm', text: location.registry ? `${location.npm} (${location.registry})` : location.npm };
   return { type: 'pacman', text: `${location.pacman} (${location.repo})` };
 }
 
@@ -144,6 +146,20 @@ async function checkOci(manifestDir: string, artifact: Artifact, ref: string, fe
   return { status: 'differs', reason, diff: { a: image.layout, b: ref, format: 'oci', same: context.count === 0, differences: context.differences, more: context.dropped } };
 }
 
+/**
+ * An npm registry's package version: its tarball against the manifest (explained against the kept
+ * copy when it differs), and the registry's claims about it (published/npm.ts); any claim that
+ * disagrees is a DIFFERS naming it, even when the bytes match.
+ */
+async function checkNpm(manifestDir: string, artifact: Artifact, location: { npm: string; registry?: string }, work: string, fetch: Omit<FetchOptions, 'maxBytes'>): Promise<Partial<PublishedCheck>> {
+  const { got, claims } = await fetchNpmLocation(manifestDir, artifact, location, work, fetch);
+  const compared = await compareDownload(manifestDir, artifact, got, claims.tarball);
+  const reasons = [...(compared.reason ? [compared.reason] : []), ...claims.problems];
+  const where = `${claims.registry} (${claims.registrySource})`;
+  if (compared.status === 'match' && claims.problems.length === 0) return { status: 'match', note: `${where}; ${claims.agreed.join('; ')}`, downloaded: got.file };
+  return { ...compared, status: 'differs', reason: `${reasons.join('; ')} [${where}]`, downloaded: got.file };
+}
+
 async function checkPacman(manifestDir: string, artifact: Artifact, location: { pacman: string; repo: string }, work: string, fetch: FetchOptions): Promise<Partial<PublishedCheck>> {
   const filename = basename(artifact.path);
   const server = pacmanServer(location.pacman, location.repo, filename);
@@ -192,6 +208,7 @@ export async function checkPublished(manifestPath: string, options: PublishedOpt
       try {
         if ('url' in location) result = await checkUrl(manifestDir, artifact, location.url, work, { ...fetch, maxBytes: artifact.size });
         else if ('oci' in location) result = await checkOci(manifestDir, artifact, location.oci, fetch);
+        else if ('npm' in location) result = await checkNpm(manifestDir, artifact, location, work, fetch);
         else result = await checkPacman(manifestDir, artifact, location, work, { ...fetch, maxBytes: artifact.size });
       } catch (error) {
         if (error instanceof UnreachableError || error instanceof RefusedLocationError) result = { status: 'unreachable', reason: error.message };

@@ -26,15 +26,23 @@ export function renderPublished(result: PublishedResult): string {
 async function addLocation(args: string[], write: (text: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { url: { type: 'string' }, oci: { type: 'string' }, pacman: { type: 'string' }, repo: { type: 'string' } },
+    options: { url: { type: 'string' }, oci: { type: 'string' }, pacman: { type: 'string' }, repo: { type: 'string' }, npm: { type: 'string' }, registry: { type: 'string' } },
     allowPositionals: true,
   });
   if (positionals.length !== 2) throw new UserError('published add: name the MANIFEST and the ARTIFACT');
   const [manifestPath, name] = positionals;
-  const given = [values.url, values.oci, values.pacman].filter((value) => value !== undefined).length;
-  if (given !== 1) throw new UserError('published add: give exactly one of --url, --oci, --pacman');
+  const given = [values.url, values.oci, values.pacman, values.npm].filter((value) => value !== undefined).length;
+  if (given !== 1) throw new UserError('published add: give exactly one of --url, --oci, --pacman, --npm');
+  if (values.registry !== undefined && values.npm === undefined) throw new UserError('published add: --registry goes with --npm');
   if ((values.pacman === undefined) !== (values.repo === undefined)) throw new UserError('published add: --pacman and --repo go together');
-  const location: PublishedLocation = values.url !== undefined ? { url: values.url } : values.oci !== undefined ? { oci: values.oci } : { pacman: values.pacman!, repo: values.repo! };
+  const location: PublishedLocation =
+    values.url !== undefined
+      ? { url: values.url }
+      : values.oci !== undefined
+        ? { oci: values.oci }
+        : values.npm !== undefined
+          ? { npm: values.npm, ...(values.registry !== undefined ? { registry: values.registry } : {}) }
+          : { pacman: values.pacman!, repo: values.repo! };
   const manifest = await readManifest(manifestPath);
   const artifact = manifest.artifacts.find((candidate) => candidate.name === name);
   if (!artifact) throw new UserError(`${manifestPath}: no artifact named ${JSON.stringify(name)} (${manifest.artifacts.map((a) => a.name).join(', ')})`);

@@ -171,7 +171,7 @@ export interface ArtifactReport {
    */
   publishedChecks?: {
     location: string;
-    type: 'url' | 'oci' | 'pacman';
+    type: 'url' | 'oci' | 'pacman' | 'npm';
     status: 'match' | 'differs' | 'unreachable';
     reason?: string;
     note?: string;

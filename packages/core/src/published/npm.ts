@@ -157,7 +157,7 @@ export async function fetchNpmLocation(
   const shasum = stringField(doc.dist?.shasum);
   if (shasum !== undefined && shasum !== sha1) claims.problems.push(`dist.shasum ${shasum}, the tarball's sha1 is ${sha1}`);
   else if (shasum) claims.agreed.push("dist.shasum is the tarball's sha1");
-  const recorded = (artifact as { integrity?: unknown }).integrity;
+  const recorded = artifact.integrity;
   if (typeof recorded === 'string' && recorded !== sri) claims.problems.push(`the tarball's integrity ${sri}, the manifest records ${recorded}`);
   let inside: Record<string, unknown>;
   try {

@@ -1,5 +1,5 @@
 import { crc32, gunzipSync, inflateRawSync } from 'node:zlib';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 /** A .tgz taken apart: the gzip header's bytes, the raw deflate stream, the trailer, the tar. */
 export interface GzipMember {

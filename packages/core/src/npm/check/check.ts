@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readTarEntries, type TarEntry } from '../archive/tar-reader';
-import { diffBuffersResult } from '../diff/diff';
-import type { DiffResult } from '../diff/types';
-import { UserError } from '../errors';
+import { readTarEntries, type TarEntry } from '../../archive/tar-reader';
+import { diffBuffersResult } from '../../diff/diff';
+import type { DiffResult } from '../../diff/types';
+import { UserError } from '../../errors';
 import { findDeflate, nodeDeflate, systemDeflate, type DeflateCandidate, type DeflateMatch } from './deflate';
 import { assembleGzip, describeOs, readGzipMember, zlibGzipHeader, type GzipMember } from './gzip-member';
-import { configuredRegistry, type ConfiguredRegistry } from './npm-config';
+import { configuredRegistry, type ConfiguredRegistry } from '../npm-config';
 import { packDirectory } from './pack';
-import { fetchNpmTarball, parseNpmSpec, SHA512_SRI } from './registry-tarball';
+import { fetchNpmTarball, parseNpmSpec, SHA512_SRI } from '../registry-tarball';
 import { nodeTool, npmTool, type ToolOptions } from './tools';
-import { fetchVersionDocument, stringField } from './version-document';
+import { fetchVersionDocument, stringField } from '../version-document';
 
 export type NpmVerdict = 'IDENTICAL' | 'IDENTICAL TAR' | 'SAME FILES' | 'DIFFERS';
 

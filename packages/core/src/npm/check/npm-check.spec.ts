@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { tarEntries } from '../archive/tar-reader';
-import { tempDir } from '../testing/fixtures';
-import { NPM_FIXTURES, npmFixtures } from '../testing/npm-fixtures';
+import { tarEntries } from '../../archive/tar-reader';
+import { tempDir } from '../../testing/fixtures';
+import { NPM_FIXTURES, npmFixtures } from '../../testing/npm-fixtures';
 import { npmCheck } from './check';
 import { renderNpmCheck } from './npm-cli';
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { renderDiff } from '../diff/render';
-import { UserError } from '../errors';
+import { renderDiff } from '../../diff/render';
+import { UserError } from '../../errors';
 import { npmCheck, type NpmCheckResult } from './check';
 
 export const NPM_USAGE = `  npm check NAME@VERSION --source DIR [--json] [--npm V] [--node V] [--registry URL]

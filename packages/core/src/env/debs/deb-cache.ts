@@ -9,6 +9,7 @@ import { debVaults } from '../registry/image-registries';
 import { fromVaults } from '../vault/vault';
 import { UserError } from '../../errors';
 import { hashFile } from '../../hash';
+import { releaseOnSignal, removeOnSignal } from '../../net/temp-files';
 
 /** Where downloaded .debs are kept between builds, keyed by their pool file name. */
 export function defaultDebCacheDir(): string {
@@ -95,6 +96,8 @@ export async function fetchLockedDebs(
   }
   if (!missing.length) return paths;
   const staging = mkdtempSync(join(cacheDir, '.download-'));
+  // Half-downloaded .debs go with it on Ctrl-C too (net/temp-files.ts), not only in the finally.
+  removeOnSignal(staging);
   try {
     missing = await fromVaults(missing, sources.vaults ?? (await debVaults()), staging, log, (p, file, actual, from) => {
       if (actual !== p.sha256) throw wrongBytes(lockPath, p, from, actual);
@@ -135,6 +138,7 @@ export async function fetchLockedDebs(
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });
+    releaseOnSignal(staging);
   }
   return paths;
 }

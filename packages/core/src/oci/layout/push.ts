@@ -2,6 +2,10 @@ import { logProgress } from '../../progress';
 import { openAsBlob } from 'node:fs';
 import { registryOf } from '../../docker/docker';
 import { UserError } from '../../errors';
+import { defaultDeadlineMs } from '../../net/transfer-limits';
+
+/** A request without a body to send: its answer within a minute. */
+const REQUEST_DEADLINE_MS = 60_000;
 import { MANIFEST_MEDIA_TYPE, type ImageManifestFiles, type LayerFile } from './image-files';
 
 /**
@@ -17,11 +21,14 @@ export async function pushOciImage(files: ImageManifestFiles, layers: LayerFile[
   // Plain HTTP only to this machine, as docker itself allows; everything else over TLS.
   const scheme = /^(127\.0\.0\.1|localhost)(:|$)/.test(host) ? 'http' : 'https';
   const base = `${scheme}://${host}/v2/${name}`;
-  const request = async (url: string, init: RequestInit, expected: number[], what: string): Promise<Response> => {
+  // Every request has a deadline (net/): a registry that stops answering must not hold a push for ever.
+  const request = async (url: string, init: RequestInit, expected: number[], what: string, deadlineMs = REQUEST_DEADLINE_MS): Promise<Response> => {
     let response: Response;
+    const deadline = AbortSignal.timeout(deadlineMs);
     try {
-      response = await fetch(url, init);
+      response = await fetch(url, { ...init, signal: deadline });
     } catch (error) {
+      if (deadline.aborted) throw new UserError(`push to ${repository}: ${what}: ${host} did not finish within ${deadlineMs / 1000} s`);
       throw new UserError(`push to ${repository}: ${what}: cannot reach ${host} (${(error as Error).cause ?? (error as Error).message})`);
     }
     if (!expected.includes(response.status)) {
@@ -47,7 +54,7 @@ export async function pushOciImage(files: ImageManifestFiles, layers: LayerFile[
     const started = await request(`${base}/blobs/uploads/`, { method: 'POST' }, [202], 'starting an upload');
     const location = new URL(started.headers.get('location') ?? '', base + '/');
     location.searchParams.set('digest', blob.digest);
-    await request(location.href, { method: 'PUT', body: await blob.body(), headers: { 'content-type': 'application/octet-stream' } }, [201], `blob ${blob.digest}`);
+    await request(location.href, { method: 'PUT', body: await blob.body(), headers: { 'content-type': 'application/octet-stream' } }, [201], `blob ${blob.digest}`, defaultDeadlineMs(blob.size));
     progress?.update(sent);
   }
   progress?.finish();

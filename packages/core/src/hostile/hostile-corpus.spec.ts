@@ -568,6 +568,7 @@ const CASES: Case[] = [
   },
   { name: 'pins: a FIFO named on the command line (no hang, no "0 files checked")', setup: (c) => (mkfifo(join(c.root, 'Dockerfile')), { args: ['pins', 'check', join(c.root, 'Dockerfile')] }), status: 2, line: /Dockerfile: is a FIFO, expected a file or directory to check$/ },
   { name: 'pins: a device named on the command line', setup: () => ({ args: ['pins', 'check', '/dev/zero'] }), status: 2, line: /^reprokit: \/dev\/zero: is a character device, expected a file or directory to check$/ },
+  { name: 'report: a FIFO named as the workspace (not "install git")', setup: (c) => (mkfifo(join(c.root, 'ws')), { args: ['report', join(c.root, 'ws')] }), status: 2, line: /ws: is a FIFO, expected a workspace directory$/ },
   { name: 'diff: a FIFO named on the command line', setup: (c) => (mkfifo(join(c.root, 'fifo')), writeFileSync(join(c.root, 'f'), 'x'), { args: ['diff', join(c.root, 'fifo'), join(c.root, 'f')] }), status: 2, line: /fifo: is a FIFO, expected a file or directory to compare$/ },
   { name: 'diff: a symlink loop against a file is ELOOP, as diff says (not "differ (directory)")', setup: (c) => (symlinkSync('loop', join(c.root, 'loop')), writeFileSync(join(c.root, 'f'), 'x'), { args: ['diff', join(c.root, 'loop'), join(c.root, 'f')] }), status: 2, line: /loop: too many levels of symbolic links$/ },
 

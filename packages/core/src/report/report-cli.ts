@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UserError } from '../errors';
+import { describeFsError, UserError } from '../errors';
 import { gitToplevel } from '../git';
 import { writeFileAtomic } from '../manifest/json-file';
 import { schemaChecker } from '../manifest/json-schema';
@@ -45,6 +45,14 @@ export async function reportCommand(args: string[], usageError: (message: string
   const threshold = Number(values.threshold);
   const attestations = source !== undefined ? { dir: values.attestations, from: values['attestations-from'], trustedKeys: values['trusted-keys']!, threshold } : undefined;
   const start = resolve(positionals[0] ?? '.');
+  // A FIFO, a device or a file named as the workspace: say so (git would fail with ENOTDIR, reported as missing git).
+  let stats;
+  try {
+    stats = statSync(start);
+  } catch (error) {
+    throw describeFsError(error, positionals[0] ?? '.');
+  }
+  if (!stats.isDirectory()) throw new UserError(`${positionals[0]}: is ${stats.isFile() ? 'a file' : stats.isFIFO() ? 'a FIFO' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a directory'}, expected a workspace directory`);
   const workspaceRoot = gitToplevel(start) ?? start;
   const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations, published: values.published, allowPrivateNetwork: values['allow-private-network'] || undefined });
   // The JSON is what the page and the summary are made from: it must be what the schema promises.

@@ -62,4 +62,10 @@ describe('an unmodified in-tree makefile project (kilo) reproduces', () => {
     assert.notEqual(status, 0);
     assert.match(output, /kilo: Read-only file system/);
   });
+
+  it('an artifact option below /out that an in-tree make missed: the error names the file it left and the option to write', () => {
+    const { status, output } = ws.nx('run', 'kilo:elf', '--artifact=kilo', '--skip-nx-cache');
+    assert.notEqual(status, 0);
+    assert.match(output, /artifact kilo: the build reported success but left no such file in \/out; it left \/src\/kilo: write "artifact": "\/src\/kilo"/);
+  });
 });

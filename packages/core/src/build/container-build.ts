@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { installArtifact } from './build-record';
@@ -145,7 +145,8 @@ export async function buildArtifactInContainer(build: ContainerBuild): Promise<C
   } finally {
     if (source) rmSync(dirname(source.tar), { recursive: true, force: true });
   }
-  const built = builtArtifact(artifact.dir === 'src' ? source!.host : work, artifact.path, build.artifact);
+  const roots = { out: work, ...(source && { src: source.host }) };
+  const built = builtArtifact(roots[artifact.dir]!, artifact.path, build.artifact, () => elsewhere(roots, artifact));
   const file = installArtifact(built, build.outputDir, {
     name: build.name,
     kind: build.kind,
@@ -187,7 +188,7 @@ function artifactLocation(artifact: string, inTree: boolean): { dir: 'out' | 'sr
  * build is not trusted: a symbolic link (to a host file, once read outside the container) or a path
  * through one is refused.
  */
-function builtArtifact(root: string, path: string, named: string): string {
+function builtArtifact(root: string, path: string, named: string, hint: () => string = () => ''): string {
   let at = root;
   for (const part of path.split('/')) {
     at = join(at, part);
@@ -195,10 +196,47 @@ function builtArtifact(root: string, path: string, named: string): string {
     try {
       stat = lstatSync(at);
     } catch {
-      throw new UserError(`artifact ${named}: the build reported success but left no such file`);
+      throw new UserError(`artifact ${named}: the build reported success but left no such file${hint()}`);
     }
     if (stat.isSymbolicLink()) throw new UserError(`artifact ${named}: the build left a symbolic link, not the file itself (a link would be read on the host)`);
     if (at !== join(root, path) ? !stat.isDirectory() : !stat.isFile()) throw new UserError(`artifact ${named}: the build left no regular file there`);
   }
   return at;
+}
+
+const MAX_SEARCHED = 50_000;
+
+/**
+ * For "no such file": regular files of the artifact's name the build did leave, in /out and (in-tree)
+ * below /src, as the `artifact` option that names them, e.g. `; it left /src/src/lua: write "artifact":
+ * "/src/src/lua"`. Most makefiles write next to their sources, so `"artifact": "lua"` (below /out)
+ * misses a binary at /src/lua. The walk follows no link and stops after MAX_SEARCHED entries.
+ */
+function elsewhere(roots: { out: string; src?: string }, artifact: { dir: 'out' | 'src'; path: string }): string {
+  const name = posix.basename(artifact.path);
+  const found: string[] = [];
+  let searched = 0;
+  const walk = (dir: string, prefix: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (++searched > MAX_SEARCHED) return;
+      const option = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(join(dir, entry.name), option);
+      else if (entry.isFile() && entry.name === name) found.push(option);
+    }
+  };
+  walk(roots.out, '');
+  if (roots.src) walk(roots.src, '/src');
+  const wanted = artifact.dir === 'src' ? `/src/${artifact.path}` : artifact.path;
+  const options = found.filter((option) => option !== wanted).sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+  if (options.length === 0) return artifact.dir === 'out' && !roots.src ? '' : ` in ${artifact.dir === 'src' ? '/src' : '/out'}`;
+  const where = artifact.dir === 'out' ? '/out' : '/src';
+  const shown = options.slice(0, 3).map((option) => (option.startsWith('/src/') ? option : `/out/${option}`));
+  const more = options.length > 3 ? ` (and ${options.length - 3} more)` : '';
+  return ` in ${where}; it left ${shown.join(', ')}${more}: write "artifact": ${JSON.stringify(options[0])}`;
 }

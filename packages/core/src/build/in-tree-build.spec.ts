@@ -70,6 +70,18 @@ describe('in-tree command builds (real daemon, c-builder image)', () => {
     await assert.rejects(build(dir, { inTree: false, artifact: 'prog' }), { message: /make` failed with exit 2[\s\S]*Read-only file system/ });
   });
 
+  it('when the artifact option misses, names the file of that name the build left and the option to write', async () => {
+    // `"artifact": "prog"` is below /out; the makefile wrote /src/prog, next to its sources.
+    await assert.rejects(build(makeProject(), { artifact: 'prog' }), {
+      message: /^artifact prog: the build reported success but left no such file in \/out; it left \/src\/prog: write "artifact": "\/src\/prog"$/,
+    });
+    await assert.rejects(build(makeProject('\tmkdir -p bin && $(CC) -O2 -o bin/prog prog.c'), { artifact: '/src/prog' }), {
+      message: /^artifact \/src\/prog: the build reported success but left no such file in \/src; it left \/src\/bin\/prog: write "artifact": "\/src\/bin\/prog"$/,
+    });
+    // Nothing of that name anywhere: the error says where it looked, and no more.
+    await assert.rejects(build(makeProject(), { artifact: 'other' }), { message: /^artifact other: the build reported success but left no such file in \/out$/ });
+  });
+
   it('refuses an artifact the build left as a symbolic link, and an artifact in /src without inTree', async () => {
     await assert.rejects(build(makeProject('\tln -s /etc/passwd prog')), { message: /^artifact \/src\/prog: the build left a symbolic link/ });
     await assert.rejects(build(makeProject(), { inTree: false }), { message: /^artifact "\/src\/prog": \/src is the read-only project unless the build is in-tree/ });

@@ -3,8 +3,7 @@ import { parseArgs } from 'node:util';
 import { describeFsError, isFsError, isUserError, UserError } from './errors';
 import { REPROKIT_VERSION } from './version';
 import { useTerminalProgress } from './progress';
-import { LAST_LINES } from './build/build-log';
-import { escapeControls, installSafeOutput } from './terminal/safe-output';
+import { formatUserError, installSafeOutput } from './terminal/safe-output';
 
 // Each command's modules are loaded when it runs: loading them all (undici, the diff readers, the
 // attestation code, ...) cost ~90 ms of every run, more than `verify` hashing 10,000 files
@@ -310,10 +309,7 @@ export function reportError(error: unknown, options: { json?: boolean } = {}): n
   const message = (error as Error).message;
   // One line, whatever the input put in it (a file name with ESC or a newline): escaped here, for every
   // command, rather than at each place a message is made. A build log's tail (LAST_LINES) follows indented.
-  const cut = message.indexOf(LAST_LINES);
-  const head = cut < 0 ? message : message.slice(0, cut + LAST_LINES.length - 1);
-  const tail = cut < 0 ? [] : message.slice(cut + LAST_LINES.length).split('\n');
-  process.stderr.write(`reprokit: ${escapeControls(head, true)}\n${tail.map((line) => `  ${escapeControls(line.replace(/^ {2}/, ''), true)}\n`).join('')}`);
+  process.stderr.write(formatUserError('reprokit: ', message));
   if (options.json) process.stdout.write(JSON.stringify({ error: message, exitCode: 2 }, null, 2) + '\n');
   if (error instanceof UsageError || argError) process.stderr.write(`run \`reprokit --help\` for usage\n`);
   return 2;

@@ -38,6 +38,7 @@ export { renderVerifyReport } from './verification/verify-report';
 export { keepMatchedArtifacts, keepRecordedArtifacts } from './explain/keep-matches';
 export { KeepStore, defaultKeepDir } from './explain/keep-store';
 export * from './version';
+export { escapeControls, formatUserError } from './terminal/safe-output';
 export { varyCommandBuild, checkArtifactPath, type VaryCommandBuild, type VaryResult, type ArtifactVerdict } from './vary/kinds/container-vary';
 export { renderVaryReport, varyPassed } from './vary/report';
 export { parseVariationList, varyWorkDir } from './vary/vary-cli';

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { isUserError, MANIFEST_FILE } from '@reprokit/core';
+import { formatUserError, isUserError, MANIFEST_FILE } from '@reprokit/core';
 import { join, relative, resolve } from 'node:path';
 
 export interface ProjectPaths {
@@ -36,7 +36,8 @@ export async function runUserFacing(context: ExecutorContext, body: () => Promis
     return { success: await body() };
   } catch (error) {
     if (!isUserError(error)) throw error;
-    process.stderr.write(`[${context.projectName}:${context.targetName}] error: ${error.message}\n`);
+    // Escaped as the CLI escapes it (an input's ESC or newline never reaches the terminal raw).
+    process.stderr.write(formatUserError(`[${context.projectName}:${context.targetName}] error: `, error.message));
     return { success: false };
   }
 }

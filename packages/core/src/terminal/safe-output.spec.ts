@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { escapeControls, showBytes } from './safe-output';
+import { escapeControls, formatUserError, showBytes } from './safe-output';
 
 describe('terminal-safe output', () => {
   it('escapes ESC, CR, other C0 and C1 controls; keeps newlines and tabs unless one line is asked for', () => {
@@ -25,6 +25,11 @@ describe('terminal-safe output', () => {
     const lines = result.stderr.split('\n').filter(Boolean);
     assert.equal(lines.length, 1, result.stderr);
     assert.match(lines[0], /^reprokit: m\\x1b\]0;pwned\\x07\\nreprokit: forged\.json: /);
+  });
+
+  it('an error is one line; a build log tail (LAST_LINES) follows indented, each line escaped', () => {
+    assert.equal(formatUserError('reprokit: ', 'bad\nname\x1b'), 'reprokit: bad\\nname\\x1b\n');
+    assert.equal(formatUserError('[p:t] error: ', '`make` failed with exit 2; last lines:\n  cc: error\x1b[31m\n  make: *** [all]'), '[p:t] error: `make` failed with exit 2; last lines:\n  cc: error\\x1b[31m\n  make: *** [all]\n');
   });
 
   it('under --json an error is JSON on stdout', () => {

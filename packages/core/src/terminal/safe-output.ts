@@ -1,3 +1,5 @@
+import { LAST_LINES } from '../build/build-log';
+
 /**
  * Text from inputs (a file name in a tar header, a line of a diffed file, a server's error body)
  * reaches the terminal and CI logs. An ESC in it can rewrite the screen, hide lines or set the
@@ -50,6 +52,18 @@ export function showBytes(bytes: Uint8Array, oneLine = true): string {
     i++;
   }
   return escapeControls(out, oneLine);
+}
+
+/**
+ * A user error as the front ends print it (the CLI's reportError, the Nx executors): the message on
+ * one line, escaped, after `prefix`; a build log's tail (after LAST_LINES) below it, each line
+ * indented and escaped.
+ */
+export function formatUserError(prefix: string, message: string): string {
+  const cut = message.indexOf(LAST_LINES);
+  const head = cut < 0 ? message : message.slice(0, cut + LAST_LINES.length - 1);
+  const tail = cut < 0 ? [] : message.slice(cut + LAST_LINES.length).split('\n');
+  return `${prefix}${escapeControls(head, true)}\n${tail.map((line) => `  ${escapeControls(line.replace(/^ {2}/, ''), true)}\n`).join('')}`;
 }
 
 type Write = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;

@@ -39,8 +39,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** No cache, apt knowing nothing, snapshot on a closed port, no vault from the environment. */
-const bare = () => ({ APT_CONFIG: emptyAptConfig(), XDG_CACHE_HOME: tempDir('reprokit-cache-'), REPROKIT_SNAPSHOT_URL: 'http://127.0.0.1:9', [DEB_VAULTS_ENV]: '' });
+/** No cache, apt knowing nothing, Debian's archive and snapshot on a closed port, no vault from the environment. */
+const bare = () => ({ APT_CONFIG: emptyAptConfig(), XDG_CACHE_HOME: tempDir('reprokit-cache-'), REPROKIT_SNAPSHOT_URL: 'http://127.0.0.1:9', REPROKIT_DEBIAN_MIRROR: 'http://127.0.0.1:9', [DEB_VAULTS_ENV]: '' });
 
 describe('env check: which packages each source can serve now, downloading nothing', () => {
   const lock = JSON.parse(readFileSync(STATIC_BASE, 'utf8')) as BuildEnvLock;
@@ -82,7 +82,7 @@ describe('env check: which packages each source can serve now, downloading nothi
   });
 
   it('lists each source for each lock, exits 1 naming the package no source serves, and only asks (HEAD)', async () => {
-    const checked = await reprokit(['env', 'check', STATIC_BASE, rotten, '--debs', debs, '--vault', ENTRY, '--snapshot', mirrorBase, '--mirror', `${mirrorBase}/debian`], bare());
+    const checked = await reprokit(['env', 'check', STATIC_BASE, rotten, '--debs', debs, '--vault', ENTRY, '--snapshot', mirrorBase, '--mirror', `${mirrorBase}/debian`], { ...bare(), REPROKIT_DEBIAN_MIRROR: `${mirrorBase}/debian` });
     assert.equal(checked.status, 1, checked.stderr);
     assert.equal(
       checked.stdout.replace(/cache \S+/g, 'cache <cache>'),
@@ -91,6 +91,7 @@ describe('env check: which packages each source can serve now, downloading nothi
         '      0 of 1  cache <cache>',
         `      1 of 1  debs ${debs}`,
         `      1 of 1  vault ${ENTRY}`,
+        `      1 of 1  the suites' archives (${mirrorBase}/debian)`,
         "      0 of 1  apt's index",
         `      1 of 1  snapshot ${mirrorBase}`,
         `      1 of 1  mirror ${mirrorBase}/debian`,
@@ -98,6 +99,7 @@ describe('env check: which packages each source can serve now, downloading nothi
         '      0 of 2  cache <cache>',
         `      1 of 2  debs ${debs}`,
         `      1 of 2  vault ${ENTRY}`,
+        `      1 of 2  the suites' archives (${mirrorBase}/debian)`,
         "      0 of 2  apt's index",
         `      1 of 2  snapshot ${mirrorBase}`,
         `      1 of 2  mirror ${mirrorBase}/debian`,
@@ -107,8 +109,8 @@ describe('env check: which packages each source can serve now, downloading nothi
     );
     assert.ok(requests.length >= 3, requests.join('\n'));
     assert.deepEqual(requests.filter((request) => !request.startsWith('HEAD ')), [], 'nothing downloaded');
-    // The package both locks share was asked about once per URL, not once per lock.
-    assert.equal(requests.filter((request) => request === `HEAD /debian/${netbase.filename}`).length, 1);
+    // The package both locks share was asked about once per source (the suite's archive, the mirror), not once per lock.
+    assert.equal(requests.filter((request) => request === `HEAD /debian/${netbase.filename}`).length, 2);
   });
 
   it('--json says the same; 0 when every package has a source; an unreachable source is named, not fatal', async () => {
@@ -122,6 +124,7 @@ describe('env check: which packages each source can serve now, downloading nothi
       [
         ['cache', [], undefined],
         ['vault', [`${netbase.name}=${netbase.version}`], undefined],
+        ['suite', [], 'bad port'],
         ['apt', [], undefined],
         ['snapshot', [], 'bad port'],
       ],

@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LockedPackage } from '../build-env-lock-types';
 import { readBuildEnvLock } from '../build-env';
+import { poolUrl, suiteArchive } from '../debs/apt-config';
 import { aptOffers, defaultDebCacheDir, type DebSources } from '../debs/deb-cache';
 import { mirrorUrls, snapshotBase, snapshotUrlAt } from '../debs/deb-sources';
 import { debVaults } from '../registry/image-registries';
@@ -14,7 +15,7 @@ import { hashFile } from '../../hash';
 
 /** One source's answer for one lock: which packages it can serve now. */
 export interface SourceCoverage {
-  kind: 'cache' | 'debs' | 'vault' | 'apt' | 'snapshot' | 'mirror';
+  kind: 'cache' | 'debs' | 'vault' | 'suite' | 'apt' | 'snapshot' | 'mirror';
   /** The cache directory, the vault entry, the snapshot base or the mirror URL. */
   where: string;
   /** How many packages were asked about (fewer than the lock's when only a first source is looked for). */
@@ -99,8 +100,8 @@ type Ask = (packages: LockedPackage[], served: Set<LockedPackage>) => Promise<vo
 
 /**
  * Which packages of each lock every source can serve now, in the order builds try them: the
- * cache (and `--debs` directories), the package vaults, apt's index, the recorded snapshot URLs and
- * the user's mirrors. Only HEAD requests, stats, hashes of local files and index lookups: nothing
+ * cache (and `--debs` directories), the package vaults, the archive of each package's suite, apt's
+ * index, the recorded snapshot URLs and the user's mirrors. Only HEAD requests, stats, hashes of local files and index lookups: nothing
  * is downloaded. Each source is asked once, about the distinct files of all locks; one that
  * cannot be reached is named, and the next source asked.
  */
@@ -131,6 +132,8 @@ export async function checkLocks(lockPaths: string[], options: EnvCheckOptions =
       }
     });
   };
+  const locks = await Promise.all(lockPaths.map(async (path) => ({ path, packages: (await readBuildEnvLock(path)).packages })));
+  const archives = [...new Set(locks.flatMap((lock) => lock.packages.flatMap((p) => (p.suite ? [suiteArchive(p.suite)] : []))))].sort();
   const plan: { kind: SourceCoverage['kind']; where: string; ask: Ask }[] = [
     { kind: 'cache', where: cacheDir, ask: local(cacheDir) },
     ...(sources.debsDirs ?? []).map((dir) => ({ kind: 'debs' as const, where: dir, ask: local(dir) })),
@@ -149,13 +152,14 @@ export async function checkLocks(lockPaths: string[], options: EnvCheckOptions =
         }
       }) satisfies Ask,
     })),
+    // The archive of the suite each package was locked from (deb.debian.org, or REPROKIT_DEBIAN_MIRROR).
+    { kind: 'suite', where: `the suites' archives${archives.length ? ` (${archives.join(', ')})` : ''}`, ask: remote((p) => (p.suite ? [poolUrl(p.suite, p.filename)] : [])) },
     { kind: 'apt', where: "apt's index", ask: async (packages, served) => aptOffers(packages).forEach((p) => served.add(p)) },
     { kind: 'snapshot', where: snapshot, ask: remote((p) => (p.snapshot ? [snapshotUrlAt(p.snapshot, snapshot)] : [])) },
     ...(sources.mirrors ?? []).map((mirror) => ({ kind: 'mirror' as const, where: mirror, ask: remote((p) => mirrorUrls(mirror, p)) })),
   ];
   // Source by source over the packages of all locks at once: a file several locks share (most of
   // rust-builder's are c-builder's) is asked about once, apt's index is one lookup.
-  const locks = await Promise.all(lockPaths.map(async (path) => ({ path, packages: (await readBuildEnvLock(path)).packages })));
   const distinct = new Map<string, LockedPackage>();
   for (const lock of locks) for (const p of lock.packages) if (!distinct.has(keyOf(p))) distinct.set(keyOf(p), p);
   const servedAnywhere = new Set<string>();
@@ -206,7 +210,7 @@ export function renderLockChecks(checks: LockCheck[]): string {
     lines.push(`${check.lock}: ${check.packages} packages, ${check.unservable.length ? `${check.unservable.length} with no source` : 'every one has a source'}`);
     for (const source of check.sources) {
       const count = `${source.serves.length} of ${source.asked}`.padStart(10);
-      const what = source.kind === 'apt' ? source.where : `${source.kind} ${source.where}`;
+      const what = source.kind === 'apt' || source.kind === 'suite' ? source.where : `${source.kind} ${source.where}`;
       lines.push(`  ${count}  ${what}${source.unreachable ? ` (cannot be asked: ${source.unreachable})` : ''}`);
     }
     if (check.unservable.length) lines.push(`  no source: ${check.unservable.join(' ')}`);

@@ -34,8 +34,8 @@ function reprokit(args: string[], env: Record<string, string> = {}): Promise<{ s
   });
 }
 
-/** apt knows no package, the cache is empty, snapshot is a closed port, no vault from the environment. */
-const gone = () => ({ APT_CONFIG: emptyAptConfig(), XDG_CACHE_HOME: tempDir('reprokit-cache-'), REPROKIT_SNAPSHOT_URL: 'http://127.0.0.1:9', [DEB_VAULTS_ENV]: '' });
+/** apt knows no package, the cache is empty, Debian's archive and snapshot are a closed port, no vault from the environment. */
+const gone = () => ({ APT_CONFIG: emptyAptConfig(), XDG_CACHE_HOME: tempDir('reprokit-cache-'), REPROKIT_SNAPSHOT_URL: 'http://127.0.0.1:9', REPROKIT_DEBIAN_MIRROR: 'http://127.0.0.1:9', [DEB_VAULTS_ENV]: '' });
 
 /** A loopback port nobody listens on. */
 async function closedPort(): Promise<number> {

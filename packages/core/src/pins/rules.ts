@@ -173,6 +173,12 @@ export const RULES: readonly RuleDefinition[] = [
     fix: 'Use `owner/repo@<40-hex commit>  # vX.Y.Z`.',
   },
   {
+    id: 'env-lock-unservable',
+    defaultSeverity: 'error',
+    summary: 'An environment lock has packages that no source (the .deb cache, a package vault, apt, snapshot, a mirror) can serve now',
+    fix: 'Store the .debs in a package vault while some machine still has them (`reprokit env vault push LOCK --registry R`), or re-lock from a suite that keeps its versions (`reprokit env lock`); `reprokit env check LOCK` lists each source.',
+  },
+  {
     id: 'policy-exemption-expired',
     defaultSeverity: 'warning',
     summary: 'An exemption in the pin policy has expired and no longer applies',

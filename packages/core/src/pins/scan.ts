@@ -3,6 +3,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readd
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { describeFsError, isUserError, UserError } from '../errors';
 import { checkDockerfile } from './files/dockerfile';
+import { envLockFindings } from './files/env-lock';
 import { checkCargoManifest, checkPackageJson, type RepositoryFiles } from './files/lockfiles';
 import { checkMakefile } from './files/makefile';
 import { nugetRestoreLockedByRepository } from './files/nuget-repository';
@@ -29,6 +30,8 @@ export interface ScanOptions {
   policy?: string;
   /** `YYYY-MM-DD`, for exemption expiry; defaults to today (UTC). */
   today?: string;
+  /** Ask the sources of environment locks whether every package is servable (default true; pins update does not need it). */
+  envLocks?: boolean;
 }
 
 export interface RepositoryResult {
@@ -136,14 +139,21 @@ export async function scanPins(paths: string[], options: ScanOptions = {}): Prom
       addTarget(root, [toPosix(relative(root, absolute))], false);
     }
   }
-  return [...targets].map(([root, { files, listed }]) => {
+  const results: RepositoryResult[] = [];
+  for (const [root, { files, listed }] of targets) {
     const policyPath = shared?.path ?? (existsSync(join(root, POLICY_FILE)) ? join(root, POLICY_FILE) : undefined);
     const policy: LoadedPolicy = shared ?? (policyPath ? loadPolicy(policyPath) : EMPTY_POLICY);
-    return scanRepository(root, [...files].sort(), listed, policy, {
-      today,
-      policyFile: policyPath ? toPosix(relative(root, policyPath)) : undefined,
-    });
-  });
+    // Environment locks: whether every package still has a source (asked over the network, so apart).
+    const locks = options.envLocks === false ? undefined : await envLockFindings(root, [...files].sort());
+    results.push(
+      scanRepository(root, [...files].sort(), listed, policy, {
+        today,
+        policyFile: policyPath ? toPosix(relative(root, policyPath)) : undefined,
+        extra: locks,
+      }),
+    );
+  }
+  return results;
 }
 
 /** Node's filesystem errors as one line naming the path (ELOOP, ENAMETOOLONG… included). */
@@ -169,7 +179,13 @@ const FS_ERRORS: Record<string, string> = {
   EIO: 'input/output error',
 };
 
-function scanRepository(root: string, files: string[], listed: boolean, policy: LoadedPolicy, context: { today: string; policyFile?: string }): RepositoryResult {
+function scanRepository(
+  root: string,
+  files: string[],
+  listed: boolean,
+  policy: LoadedPolicy,
+  context: { today: string; policyFile?: string; extra?: { findings: Omit<Finding, 'severity' | 'fix'>[]; checked: string[] } },
+): RepositoryResult {
   const listedSet = new Set(files);
   const realRoot = safeRealpath(root) ?? root;
   // A file a script names (a pip requirements file) is read only when it is a regular file inside the root.
@@ -211,6 +227,8 @@ function scanRepository(root: string, files: string[], listed: boolean, policy: 
     const readRelated = (name: string) => read(resolve(dirname(absolute), name)) ?? read(resolve(root, name));
     for (const finding of checkFile(file, content.text, repositoryFiles, readRelated, nugetLocked)) raw.push({ ...finding, file });
   }
+  raw.push(...(context.extra?.findings ?? []));
+  checked += context.extra?.checked.length ?? 0;
   const findings = applyPolicy(raw, policy, context).sort(
     (a, b) => compare(a.file, b.file) || a.line - b.line || a.column - b.column || compare(a.rule, b.rule),
   );

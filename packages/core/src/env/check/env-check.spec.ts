@@ -2,7 +2,7 @@
 // one), the shared registry on 127.0.0.1:5000 as a vault (repository vault-check-<pid>), and a
 // mirror on a loopback port that records every request, to show nothing is downloaded.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -137,5 +137,24 @@ describe('env check: which packages each source can serve now, downloading nothi
     const down = await reprokit(['env', 'check', STATIC_BASE, '--vault', closed, '--debs', debs], bare());
     assert.equal(down.status, 0, down.stderr);
     assert.match(down.stdout, new RegExp(`^ {6}0 of 1 {2}vault ${closed} \\(cannot be asked: ${closed}: connection refused\\)$`, 'm'));
+  });
+
+  it('pins check reports a lock with unservable packages as a finding at the package, and an unreadable lock', async () => {
+    const repo = tempDir('reprokit-check-pins-');
+    spawnSync('git', ['init', '-q', repo]);
+    mkdirSync(join(repo, 'envs', 'ok'), { recursive: true });
+    mkdirSync(join(repo, 'envs', 'rotten'), { recursive: true });
+    mkdirSync(join(repo, 'envs', 'broken'), { recursive: true });
+    writeFileSync(join(repo, 'envs', 'ok', 'env.lock.json'), readFileSync(STATIC_BASE));
+    writeFileSync(join(repo, 'envs', 'rotten', 'env.lock.json'), readFileSync(rotten));
+    writeFileSync(join(repo, 'envs', 'broken', 'env.lock.json'), '{"lockVersion": 1}\n');
+    // The vault the workspace lists is the only source.
+    const pins = await reprokit(['pins', 'check', repo], { ...bare(), [DEB_VAULTS_ENV]: ENTRY });
+    assert.equal(pins.status, 1, pins.stderr);
+    const line = readFileSync(rotten, 'utf8').split('\n').findIndex((text) => text.includes('"name": "reprokit-nowhere"')) + 1;
+    const findings = pins.stdout.trim().split('\n');
+    assert.equal(findings.length, 2, pins.stdout);
+    assert.equal(findings[0], `${repo}/envs/broken/env.lock.json:1:1 error pins-unparsable environment lock not checked: $.name: is required`);
+    assert.equal(findings[1], `${repo}/envs/rotten/env.lock.json:${line}:7 error env-lock-unservable 1 of 2 packages have no source now: reprokit-nowhere=1.0 (asked: cache, vault, suite, apt, snapshot)`);
   });
 });

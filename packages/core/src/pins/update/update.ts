@@ -50,7 +50,7 @@ function referenceAt(line: string, column: number): { text: string; start: numbe
  * is and is reported. With `dryRun` nothing is written; the diff says what would change.
  */
 export async function updatePins(paths: string[], options: ScanOptions & { dryRun?: boolean; docker?: Docker | null } = {}): Promise<PinUpdateResult> {
-  const results = await scanPins(paths, options);
+  const results = await scanPins(paths, { ...options, envLocks: false });
   let docker: Docker | undefined;
   if (options.docker !== null) {
     docker = options.docker ?? (await connectDocker().catch((error) => (isUserError(error) ? undefined : Promise.reject(error))));

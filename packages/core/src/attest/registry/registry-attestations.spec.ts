@@ -17,7 +17,7 @@ import { loadSigningKey } from '../keys';
 import { serializeStatement } from '../statement';
 import { verifyThreshold, renderThreshold } from '../threshold';
 import { verificationSummary } from '../vsa';
-import { attestationRepository, fetchAttestations, pushAttestations } from './registry-attestations';
+import { artifactSubject, attestationRepository, fetchAttestations, pushAttestations } from './registry-attestations';
 import { DSSE_MEDIA_TYPE, fileSubject, listAttestations, pushAttestation, fallbackTag } from './referrers';
 import { VaultRegistry } from '../../env/vault/vault-registry';
 
@@ -90,6 +90,21 @@ describe('attestations in a registry, found by subject', () => {
     assert.equal(subject.descriptor.digest, `sha256:${sha256(subject.manifest!)}`);
     assert.notEqual(fileSubject('cd'.repeat(32)).descriptor.digest, subject.descriptor.digest);
     assert.throws(() => fileSubject('AB'.repeat(32)), /is not a sha256 in hex/);
+  });
+
+  it('an image hangs from its manifest: digest from the repro-manifest, size and media type from the layout, else size 0', async () => {
+    const layout = tempDir('rk-layout-');
+    const manifest = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}');
+    const digest = `sha256:${sha256(manifest)}`;
+    mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+    writeFileSync(join(layout, 'blobs', 'sha256', sha256(manifest)), manifest);
+    const subject = await artifactSubject('oci', 'ff'.repeat(32), { manifestDigest: digest, layoutDir: layout });
+    assert.deepEqual(subject, { descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length } });
+    // A rebuild that made another image has no copy: the digest still names the subject.
+    const elsewhere = await artifactSubject('oci', 'ff'.repeat(32), { manifestDigest: `sha256:${'0'.repeat(64)}`, layoutDir: layout });
+    assert.deepEqual(elsewhere.descriptor, { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 0 });
+    // Anything else (and an image without image facts) is the file's stand-in manifest.
+    assert.deepEqual(await artifactSubject('elf', 'ab'.repeat(32), undefined), fileSubject('ab'.repeat(32)));
   });
 
   it('distribution 2.8 (no referrers API): pushes go to the sha256-<hex> index, each once, and are listed from it', async () => {

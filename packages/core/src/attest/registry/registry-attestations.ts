@@ -29,13 +29,12 @@ export function attestationRepository(registry: string, project: string, option:
 /**
  * The subject an attestation about `artifact` hangs from: an image's manifest (by the digest the
  * repro-manifest records; its size and media type from the build's OCI layout when it holds that
- * manifest), anything else the small manifest that stands for the file's sha256.
+ * manifest, else size 0), anything else the small manifest that stands for the file's sha256.
  */
 export async function artifactSubject(
   kind: Artifact['kind'],
   sha256: string,
   image: { manifestDigest: string; layoutDir?: string } | undefined,
-  reader?: RegistryClient,
 ): Promise<Subject> {
   if (kind !== 'oci' || !image) return fileSubject(sha256);
   const digest = image.manifestDigest;
@@ -50,11 +49,10 @@ export async function artifactSubject(
     }
     return { descriptor: { mediaType, digest, size: bytes.length } };
   }
-  // A rebuild that made another image has no copy of the recorded manifest: the registry may (the image pushed there).
-  const there = reader && (await reader.manifest(digest).catch(() => undefined));
-  // Size 0 when nobody has the manifest: registries find referrers by the subject's digest, and
-  // one without the referrers API (distribution 2.8) reads no subject at all.
-  return { descriptor: { mediaType: there?.mediaType || OCI_MANIFEST, digest, size: there?.size ?? 0 } };
+  // A rebuild that made another image has no copy of the recorded manifest: size 0 then. Registries
+  // find referrers by the subject's digest, and one without the referrers API (distribution 2.8)
+  // reads no subject at all.
+  return { descriptor: { mediaType: OCI_MANIFEST, digest, size: 0 } };
 }
 
 export interface AttestationToPush {

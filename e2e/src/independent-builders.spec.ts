@@ -4,9 +4,12 @@ import { cpSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SecondDockerd } from './second-dockerd';
+import { deletePushedAttestations } from './registry-cleanup';
 import { TempWorkspace } from './workspace';
 
 const MANIFEST = 'packages/asdf/repro-manifest.json';
+/** The shared registry (distribution 2.8), a path of this run's own: the image's summaries hang from its manifest there. */
+const REGISTRY = `127.0.0.1:5000/rk-independent-${process.pid}`;
 
 /** Runs with DOCKER_HOST set (TempWorkspace's commands inherit this process's environment). */
 function withDockerHost<T>(host: string, body: () => T): T {
@@ -41,7 +44,10 @@ describe('independent builders: two docker daemons that share nothing agree on a
     c.write('packages/asdf/src/main.rs', main.replace('Hello, world!', 'Hello, world?'));
     c.commit('tamper');
   });
-  after(() => daemon.stop());
+  after(async () => {
+    await daemon.stop();
+    await deletePushedAttestations(`${REGISTRY}/asdf`);
+  });
 
   it('the second daemon is its own: its own data root, none of the shared images', () => {
     const info = docker(daemon.host, 'info', '--format', '{{.DockerRootDir}}');
@@ -61,7 +67,7 @@ describe('independent builders: two docker daemons that share nothing agree on a
 
   it('builder B, on the second daemon, builds the builder images from the locks, rebuilds asdf and signs: all PASSED', () => {
     const result = withDockerHost(daemon.host, () =>
-      b.reprokit('rebuild', MANIFEST, '--attest', '--key', join(a.root, 'builder-b.key'), '--out', att, '--builder-id', 'https://rebuilders.example/b'),
+      b.reprokit('rebuild', MANIFEST, '--attest', '--key', join(a.root, 'builder-b.key'), '--out', att, '--push-attestations', REGISTRY, '--builder-id', 'https://rebuilders.example/b'),
     );
     assert.equal(result.status, 0, result.output.slice(-4000));
     assert.match(result.output, new RegExp(`docker ${daemon.host.replace(/[/.]/g, '\\$&')}`));
@@ -75,13 +81,13 @@ describe('independent builders: two docker daemons that share nothing agree on a
   });
 
   it('builder A, on the shared daemon, rebuilds asdf and signs: all PASSED', () => {
-    const result = a.reprokit('rebuild', MANIFEST, '--attest', '--key', 'builder-a.key', '--out', 'attestations', '--builder-id', 'https://rebuilders.example/a');
+    const result = a.reprokit('rebuild', MANIFEST, '--attest', '--key', 'builder-a.key', '--out', 'attestations', '--push-attestations', REGISTRY, '--builder-id', 'https://rebuilders.example/a');
     assert.equal(result.status, 0, result.output.slice(-4000));
     for (const path of artifacts) assert.match(result.output, new RegExp(`^PASSED packages/asdf/${path.replace(/[.]/g, '\\.')} `, 'm'));
   });
 
   it('builder C, whose result was tampered with, attests FAILED', () => {
-    const result = c.reprokit('rebuild', MANIFEST, '--attest', '--key', join(a.root, 'builder-c.key'), '--out', att, '--nx-target', 'elf', '--builder-id', 'https://rebuilders.example/c');
+    const result = c.reprokit('rebuild', MANIFEST, '--attest', '--key', join(a.root, 'builder-c.key'), '--out', att, '--push-attestations', REGISTRY, '--nx-target', 'elf', '--builder-id', 'https://rebuilders.example/c');
     assert.equal(result.status, 1, result.output.slice(-4000));
     assert.match(result.output, /^FAILED packages\/asdf\/dist\/asdf expected sha256:[0-9a-f]{64}, rebuilt sha256:[0-9a-f]{64}/m);
     // Besides the three builders' summaries, each signed the provenance of what it built.
@@ -100,5 +106,19 @@ describe('independent builders: two docker daemons that share nothing agree on a
     assert.equal(two.status, 0, two.output);
     assert.match(two.output, new RegExp(`^${artifacts.length} of ${artifacts.length} artifacts attested by at least 2 of 3 trusted builders`, 'm'));
     assert.match(two.output, /^warning: 1 trusted builder disagrees \(the threshold is met without it\): builder-c$/m);
+  });
+
+  it('from the registry, each artifact found by its subject (the image by its manifest): the same verdicts as from the directory', () => {
+    for (const threshold of ['2', '3']) {
+      const fromDir = a.reprokit('verify', MANIFEST, '--attestations', 'attestations', '--trusted-keys', 'trusted', '--threshold', threshold);
+      const fromRegistry = a.reprokit('verify', MANIFEST, '--attestations-from', REGISTRY, '--trusted-keys', 'trusted', '--threshold', threshold);
+      assert.equal(fromRegistry.status, fromDir.status, fromRegistry.output);
+      assert.equal(fromRegistry.stdout, fromDir.stdout);
+      assert.equal(fromRegistry.stderr, fromDir.stderr);
+    }
+    // The image's summaries are listed under its manifest digest, as the repro-manifest records it.
+    const image = (JSON.parse(a.read(MANIFEST)).artifacts as { kind: string; image?: { manifestDigest: string } }[]).find((artifact) => artifact.kind === 'oci')!;
+    const tags = spawnSync('curl', ['-fsS', `http://${REGISTRY.replace('/', '/v2/')}/asdf/tags/list`], { encoding: 'utf8' });
+    assert.ok(JSON.parse(tags.stdout).tags.includes(image.image!.manifestDigest.replace(':', '-')), tags.stdout);
   });
 });

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { SecondDockerd } from './second-dockerd';
 import { makeDockerCerts, type DockerCerts } from './test-certs';
 import { freePort, TestSshd } from './test-sshd';
+import { deletePushedAttestations } from './registry-cleanup';
 import { TempWorkspace, type RunResult } from './workspace';
 
 const MANIFEST = 'packages/hello-c/repro-manifest.json';
@@ -74,14 +75,7 @@ describe('rebuilders reached over ssh:// and over tcp:// with TLS', () => {
   after(async () => {
     await daemon.stop();
     await sshd.stop();
-    const base = `http://${REGISTRY.replace('/', '/v2/')}/hello-c`;
-    const accept = 'application/vnd.oci.image.index.v1+json';
-    const tags: string[] = (await (await fetch(`${base}/tags/list`)).json().catch(() => ({})))?.tags ?? [];
-    for (const tag of tags) {
-      const index = await (await fetch(`${base}/manifests/${tag}`, { headers: { accept } })).json();
-      const own = (await fetch(`${base}/manifests/${tag}`, { method: 'HEAD', headers: { accept } })).headers.get('docker-content-digest');
-      for (const digest of [...index.manifests.map((m: { digest: string }) => m.digest), tag.replace('-', ':'), own]) await fetch(`${base}/manifests/${digest}`, { method: 'DELETE' });
-    }
+    await deletePushedAttestations(`${REGISTRY}/hello-c`);
   });
 
   it('over ssh://: the key from ssh-agent, the host key from known_hosts; the rebuild attests PASSED and pushes', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { deletePushedAttestations } from './registry-cleanup';
 import { TempWorkspace } from './workspace';
 
 const MANIFEST = 'packages/hello-c/repro-manifest.json';
@@ -23,15 +24,7 @@ describe('rebuilders sign verification summaries; verify enforces a threshold of
   const att = join(ws.root, 'attestations');
   // What the rebuilders pushed is deleted from the shared registry afterwards (it runs with deletion enabled).
   after(async () => {
-    const base = `http://${REGISTRY.replace('/', '/v2/')}/hello-c`;
-    const accept = 'application/vnd.oci.image.index.v1+json';
-    const tags: string[] = (await (await fetch(`${base}/tags/list`)).json().catch(() => ({})))?.tags ?? [];
-    for (const tag of tags) {
-      const index = await (await fetch(`${base}/manifests/${tag}`, { headers: { accept } })).json();
-      const digests = [...index.manifests.map((m: { digest: string }) => m.digest), tag.replace('-', ':')];
-      const own = (await fetch(`${base}/manifests/${tag}`, { method: 'HEAD', headers: { accept } })).headers.get('docker-content-digest');
-      for (const digest of [...digests, own]) await fetch(`${base}/manifests/${digest}`, { method: 'DELETE' });
-    }
+    await deletePushedAttestations(`${REGISTRY}/hello-c`);
   });
   const trusted = join(ws.root, 'trusted');
   mkdirSync(trusted);

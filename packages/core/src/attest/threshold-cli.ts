@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { checkEntry } from '../env/registry/image-registries';
 import { parseArgs } from 'node:util';
-import { UserError } from '../errors';
+import { isUserError, UserError } from '../errors';
 import { takeThresholdOptions, type ThresholdOptions } from './threshold-options';
 import { loadSigningKey } from './keys';
 import { rebuildManifest } from './rebuild';
@@ -70,9 +70,13 @@ export async function rebuildCommand(args: string[]): Promise<number> {
       pushAttestations: push,
       log: (line) => process.stderr.write(`[rebuild] ${line}\n`),
     });
-  } finally {
+  } catch (error) {
+    // A push that failed after the long build: what was signed is not thrown away.
+    if (scratch && isUserError(error) && readdirSync(scratch).length) throw new UserError(`${error.message} (what was signed is kept in ${scratch})`);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+    throw error;
   }
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
   const base = dirname(positionals[0]);
   for (const artifact of results) {
     const detail = artifact.result === 'PASSED' ? `sha256:${artifact.expected}` : `expected sha256:${artifact.expected}, rebuilt ${artifact.rebuilt ? `sha256:${artifact.rebuilt}` : 'nothing'}`;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { deletePushedAttestations } from './registry-cleanup';
+import { freePort } from './test-sshd';
 import { TempWorkspace } from './workspace';
 
 const MANIFEST = 'packages/hello-c/repro-manifest.json';
@@ -91,13 +92,15 @@ describe('rebuilders sign verification summaries; verify enforces a threshold of
     assert.match(JSON.stringify(artifact(report.stdout)), /builder-c/);
   });
 
-  it('a registry that cannot be reached after the rebuild: one line, exit 2, and what was signed is kept', () => {
-    const result = ws.reprokit('rebuild', MANIFEST, '--attest', '--key', 'builder-a.key', '--push-attestations', '127.0.0.1:1/nowhere', '--nx-target', 'elf');
+  it('a registry that cannot be reached after the rebuild: one line, exit 2, and what was signed is kept', async () => {
+    const port = await freePort();
+    const result = ws.reprokit('rebuild', MANIFEST, '--attest', '--key', 'builder-a.key', '--push-attestations', `127.0.0.1:${port}/nowhere`, '--nx-target', 'elf');
     assert.equal(result.status, 2, result.output.slice(-3000));
     const last = result.stderr.trimEnd().split('\n').at(-1)!;
-    const kept = /^reprokit: 127\.0\.0\.1:1: connection refused \(what was signed is kept in (\S+)\)$/.exec(last);
+    const kept = new RegExp(`^reprokit: 127\\.0\\.0\\.1:${port}: connection refused \\(what was signed is kept in (\\S+)\\)$`).exec(last);
     assert.ok(kept, last);
     assert.deepEqual(readdirSync(kept[1]).map((file) => file.replace(/[0-9a-f]{16}/, 'KEY')).sort(), ['hello-c.hello.KEY.intoto.dsse.json', 'hello-c.hello.KEY.vsa.dsse.json']);
+    rmSync(kept[1], { recursive: true });
   });
 
   it('refuses, one line each, an untrusted key, a changed payload and an attestation for another digest', () => {

@@ -125,23 +125,37 @@ function sshAgent(config: ConnectConfig): Agent {
       ssh.once('close', drop);
       ssh.connect({ ...config, sock: socket });
     }));
-  const agent = new Agent();
+  // Keep-alive: a request reuses an idle dial-stdio channel instead of opening another session
+  // (sshd sets each up, which took ~4 s apiece on the loaded development machine).
+  const agent = new Agent({ keepAlive: true });
+  type Channel = Duplex & { busy?: boolean; tcp?: Socket };
+  // The socket holds the process open only while some request is under way on it.
+  const acquire = (channel: Channel) => {
+    if (channel.busy) return;
+    channel.busy = true;
+    if (open++ === 0) channel.tcp!.ref();
+  };
+  const release = (channel: Channel) => {
+    if (!channel.busy) return;
+    channel.busy = false;
+    if (--open === 0) channel.tcp!.unref();
+  };
   (agent as unknown as { createConnection: unknown }).createConnection = (_options: unknown, callback: (error: Error | null, stream?: Duplex) => void) => {
     connect().then(({ ssh, socket }) => {
-      // Held open from the channel request on (its answer comes over this socket) until the stream closes.
-      if (open++ === 0) socket.ref();
-      const release = () => {
-        if (--open === 0) socket.unref();
-      };
+      // Held from the channel request on: its answer comes over this socket.
+      const pending = { busy: false, tcp: socket } as Channel;
+      acquire(pending);
       ssh.exec('docker system dial-stdio', (error, stream) => {
-        if (error) {
-          release();
-          return callback(error);
-        }
-        stream.once('close', release);
-        // What the remote docker CLI says when it cannot reach its daemon, for the error.
-        stream.stderr.on('data', (chunk: Buffer) => stream.emit('remote-stderr', chunk.toString('utf8')));
-        callback(null, stream);
+        release(pending);
+        if (error) return callback(error);
+        const channel = stream as unknown as Channel;
+        channel.tcp = socket;
+        // What Node's agent calls on the sockets it keeps idle and reuses: ref/unref become
+        // acquire/release; TCP keep-alive and idle timeouts have no meaning on a channel.
+        Object.assign(channel, { ref: () => acquire(channel), unref: () => release(channel), setKeepAlive: () => channel, setTimeout: () => channel, timeout: 0 });
+        acquire(channel);
+        channel.once('close', () => release(channel));
+        callback(null, channel);
       });
     }, callback);
     return undefined;

@@ -90,6 +90,38 @@ describe('net: every download is bounded in time and rate, and leaves nothing be
     assert.match(error.message, /^localhost: refused: localhost resolves to .*, a loopback address/);
   });
 
+  it('credentials stay with their origin: a redirect to another host gets no Authorization', async () => {
+    const seen: (string | undefined)[] = [];
+    const storage = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-length': '4' }).end('blob');
+    });
+    await new Promise<void>((done) => storage.listen(0, '127.0.0.1', done));
+    // Another origin: localhost instead of 127.0.0.1, as a registry hands a blob to its storage.
+    const elsewhere = `http://localhost:${(storage.address() as AddressInfo).port}/signed?x=1`;
+    const registry = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.url === '/same') return res.writeHead(307, { location: '/signed' }).end();
+      if (req.url === '/signed') return res.writeHead(200, { 'content-length': '4' }).end('same');
+      res.writeHead(307, { location: elsewhere }).end();
+    });
+    await new Promise<void>((done) => registry.listen(0, '127.0.0.1', done));
+    const at = `http://127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    try {
+      const options = { maxBytes: 1 << 10, allowPrivateNetwork: true, headers: { authorization: 'Bearer secret', accept: '*/*' } };
+      assert.equal((await fetchBuffer(`${at}/blob`, options)).body.toString(), 'blob');
+      assert.deepEqual(seen, ['Bearer secret', undefined]);
+      seen.length = 0;
+      assert.equal((await fetchBuffer(`${at}/same`, options)).body.toString(), 'same');
+      assert.deepEqual(seen, ['Bearer secret', 'Bearer secret'], 'kept on the same origin');
+    } finally {
+      for (const server of [storage, registry]) {
+        server.closeAllConnections();
+        server.close();
+      }
+    }
+  });
+
   it('a redirect to a file:// URL is refused', async () => {
     await assert.rejects(fetchBuffer(`${base}/to-file`, { maxBytes: 1 << 20, allowPrivateNetwork: true, files: 'any' }), /\d+\/to-file: refused: redirects to file:\/\/\/etc\/passwd; only http and https redirects are followed$/);
   });

@@ -162,6 +162,7 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
   const failure = (why: string) => new UnreachableError(`${current}: ${why}${size ? ` after ${size} bytes` : ''}`);
   try {
     const visited: string[] = [];
+    let sendHeaders = options.headers;
     for (let attempt = 0; ; ) {
       const protocol = new URL(current).protocol;
       if (protocol !== 'http:' && protocol !== 'https:') {
@@ -172,7 +173,7 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
       let response: Dispatcher.ResponseData;
       const headersTimer = setTimeout(() => end(`timed out waiting for the response (${seconds(timeoutMs)})`), timeoutMs);
       try {
-        response = await request(current, { method: 'GET', headers: options.headers, dispatcher: dispatcherFor(timeoutMs, guarded), headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: stop.signal });
+        response = await request(current, { method: 'GET', headers: sendHeaders, dispatcher: dispatcherFor(timeoutMs, guarded), headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: stop.signal });
       } catch (error) {
         const refused = refusedIn(error);
         if (refused) throw new RefusedLocationError(refused.message.replace(/^[^:]+: refused: /, `${current}: refused: `));
@@ -193,6 +194,12 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
         const next = new URL(String(headers.location), current);
         // An https URL that redirects to http loses the transport's integrity: refuse it, as curl --proto-redir does with =https.
         if (new URL(current).protocol === 'https:' && next.protocol !== 'https:') throw new UnreachableError(`${current}: redirects to ${next.href}, not https`);
+        // Credentials stay with the origin they are for, as curl and fetch() keep them: a registry's
+        // token must not reach the storage it redirects blobs to (S3 also refuses a signed URL that
+        // comes with an Authorization header).
+        if (next.origin !== new URL(current).origin && sendHeaders) {
+          sendHeaders = Object.fromEntries(Object.entries(sendHeaders).filter(([name]) => !/^(authorization|cookie)$/i.test(name)));
+        }
         current = next.href;
         continue;
       }

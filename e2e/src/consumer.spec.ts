@@ -1,41 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { consumerWorkspace, installPackedReprokit } from './consumer-workspace';
 import { repoRoot } from './workspace';
 
 // A new user's path: the packed plugin installed into a fresh Nx workspace, `init`, a Cargo
 // project with no configuration of its own, `configuration`, then reproduce.
 describe('a new Nx workspace with the packed @reprokit packages', () => {
-  const root = mkdtempSync(join(tmpdir(), 'reprokit-consumer-'));
-  const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', FORCE_COLOR: '0', CI: 'true' };
-  const sh = (command: string, args: string[], cwd = root) => {
-    const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    return { status: result.status, output: result.stdout + result.stderr };
-  };
-  const nx = (...args: string[]) => sh(process.execPath, [join(root, 'node_modules', '.bin', 'nx'), ...args]);
+  const workspace = consumerWorkspace();
+  const { root, env, sh, nx } = workspace;
 
-  before(() => {
-    const packs = join(root, 'packs');
-    mkdirSync(packs);
-    const packed = sh('npm', ['pack', '--silent', '-w', '@reprokit/core', '-w', '@reprokit/nx', '--pack-destination', packs], repoRoot);
-    assert.equal(packed.status, 0, packed.output);
-    const tarball = (name: string) => join(packs, readdirSync(packs).find((file) => file.startsWith(`reprokit-${name}-`))!);
-    const versions = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).devDependencies;
-    writeFileSync(
-      join(root, 'package.json'),
-      JSON.stringify({
-        name: 'consumer',
-        private: true,
-        devDependencies: { nx: versions.nx, '@nx/devkit': versions['@nx/devkit'], '@reprokit/core': `file:${tarball('core')}`, '@reprokit/nx': `file:${tarball('nx')}` },
-      }),
-    );
-    writeFileSync(join(root, 'nx.json'), JSON.stringify({ analytics: false, neverConnectToCloud: true }));
-    const installed = sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline']);
-    assert.equal(installed.status, 0, installed.output);
-  });
+  before(() => installPackedReprokit(workspace));
 
   it('init registers the plugin, pins the builder environment and adds a policy', () => {
     const { status, output } = nx('g', '@reprokit/nx:init');

@@ -16,7 +16,7 @@ describe('init generator', () => {
   it('copies every environment the examples use and pins each image ID in the plugin options', async () => {
     const tree = createTreeWithEmptyWorkspace({ formatter: 'none' } as never);
     await initGenerator(tree, {});
-    for (const name of ['rust-builder', 'arch-builder', 'c-builder', 'static-base']) {
+    for (const name of ['rust-builder', 'arch-builder', 'c-builder', 'static-base', 'node-builder']) {
       assert.ok(tree.exists(`tools/envs/${name}/env.json`), name);
       assert.deepEqual(JSON.parse(tree.read(`tools/envs/${name}/env.lock.json`, 'utf-8')!), shipped(name), name);
     }
@@ -29,7 +29,8 @@ describe('init generator', () => {
       envLock: 'tools/envs/c-builder/env.lock.json',
       toolchainPackage: '^gcc-[0-9]+$',
     });
-    assert.deepEqual(options.oci.envLocks, ['tools/envs/rust-builder/env.lock.json', 'tools/envs/c-builder/env.lock.json', 'tools/envs/static-base/env.lock.json']);
+    assert.deepEqual(options.npm, { image: `reprokit/node-builder@${shipped('node-builder').imageId}`, envLock: 'tools/envs/node-builder/env.lock.json' });
+    assert.deepEqual(options.oci.envLocks, ['tools/envs/rust-builder/env.lock.json', 'tools/envs/c-builder/env.lock.json', 'tools/envs/static-base/env.lock.json', 'tools/envs/node-builder/env.lock.json']);
     const ignored = tree.read('.gitignore', 'utf-8')!.split('\n');
     for (const line of ['dist/', 'target/', '.nx/cache']) assert.ok(ignored.includes(line), line);
   });

@@ -10,15 +10,17 @@ const PLUGIN = '@reprokit/nx';
  * The environments @reprokit/core ships, all copied by init because the README's examples use them
  * all: rust-builder (Rust elf targets, and a FROM image), arch-builder (arch targets), c-builder
  * (elf targets declared with a `command`, the C example), static-base (the FROM of a final image
- * stage). `pin` says which plugin options name the image; `fromImage` that oci targets may build
+ * stage), node-builder (npm targets, and a FROM image for `RUN npm ci`). `pin` says which plugin options name the image; `fromImage` that oci targets may build
  * it from its lock when a Dockerfile's FROM names it and docker lacks it.
  */
-const DEFAULT_ENVS: { name: string; pin?: 'elf' | 'arch' | 'elfCommand'; extra?: Record<string, string>; fromImage: boolean }[] = [
+const DEFAULT_ENVS: { name: string; pin?: 'elf' | 'arch' | 'elfCommand' | 'npm'; extra?: Record<string, string>; fromImage: boolean }[] = [
   { name: 'rust-builder', pin: 'elf', fromImage: true },
   { name: 'arch-builder', pin: 'arch', fromImage: false },
   // The lock's package whose version the manifest records as the toolchain.
   { name: 'c-builder', pin: 'elfCommand', extra: { toolchainPackage: '^gcc-[0-9]+$' }, fromImage: true },
   { name: 'static-base', fromImage: true },
+  // npm targets pack in it; a Dockerfile's FROM it runs `RUN npm ci`.
+  { name: 'node-builder', pin: 'npm', fromImage: true },
 ];
 /**
  * Build outputs and Nx's cache stay out of git: a committed dist/ (build records, artifacts) would
@@ -43,7 +45,9 @@ function copyEnvironments(tree: Tree, envDir: string): ReprokitPluginOptions {
     const lockPath = `${target}/env.lock.json`;
     const lock = JSON.parse(tree.read(lockPath, 'utf-8')!) as { imageId?: string };
     if (!lock.imageId) continue;
-    if (env.pin) options[env.pin] = { environment: 'container', image: `reprokit/${env.name}@${lock.imageId}`, envLock: lockPath, ...env.extra };
+    // The npm target always packs in a container: it has no `environment` option.
+    const environment = env.pin === 'npm' ? {} : { environment: 'container' as const };
+    if (env.pin) options[env.pin] = { ...environment, image: `reprokit/${env.name}@${lock.imageId}`, envLock: lockPath, ...env.extra };
     if (env.fromImage) fromLocks.push(lockPath);
   }
   if (fromLocks.length) options.oci = { envLocks: fromLocks };

@@ -77,7 +77,7 @@ describe('README.md and docs/', () => {
     'bash tools/setup && npx nx run asdf:reproduce': { file: 'e2e/src/reproduce.spec.ts', shows: ["ws.nx('run', 'asdf:reproduce')"] },
     'npm test': { file: 'package.json', shows: ['"test": "npm run build && node tools/run-tests.mjs"'] },
     // The packed packages, as the registry would serve them.
-    'npm install -D @reprokit/nx @reprokit/core': { file: 'e2e/src/consumer.spec.ts', shows: ["'@reprokit/nx': `file:${tarball('nx')}`", "sh('npm', ['install'"] },
+    'npm install -D @reprokit/nx @reprokit/core': { file: 'e2e/src/consumer-workspace.ts', shows: ["'@reprokit/nx': `file:${tarball('nx')}`", "sh('npm', ['install'"] },
     'npx nx g @reprokit/nx:init': { file: 'e2e/src/consumer.spec.ts', shows: ["nx('g', '@reprokit/nx:init')"] },
     'git add -A && git commit -m "hello"': { file: 'e2e/src/consumer.spec.ts', shows: ["['add', '-A']", "'commit', '-qm', 'hello'"] },
     'npx nx g @reprokit/nx:configuration hello': { file: 'e2e/src/consumer.spec.ts', shows: ["nx('g', '@reprokit/nx:configuration', 'hello')"] },

@@ -169,7 +169,15 @@ export async function fetchStreaming(url: string, sink: Sink, options: FetchOpti
         // A server may not point reprokit at a local file (file:///proc/self/environ) or anything but the web.
         throw new RefusedLocationError(visited.length ? `${visited[visited.length - 1]}: refused: redirects to ${current}; only http and https redirects are followed` : `${current}: refused: only http, https and file locations are fetched`);
       }
-      if (guarded) await checkDestination(current);
+      if (guarded) {
+        // The resolver has timeouts of its own, not ours: the deadline ends the wait for it too.
+        const stopped$ = new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+        const check = checkDestination(current);
+        // Settled later than the deadline, its refusal is nobody's to handle.
+        check.catch(() => {});
+        await Promise.race([check, stopped$]);
+        if (stopped) throw failure(stopped);
+      }
       let response: Dispatcher.ResponseData;
       const headersTimer = setTimeout(() => end(`timed out waiting for the response (${seconds(timeoutMs)})`), timeoutMs);
       try {

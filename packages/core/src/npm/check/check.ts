@@ -170,7 +170,7 @@ export async function npmCheck(options: NpmCheckOptions): Promise<NpmCheckResult
     if (search.match) {
       const header = zlibGzipHeader(search.match.level, member.os);
       const assembled = assembleGzip(header, member.deflate, member.tar);
-      const knownOs = [0x03, 0x13, 0xff].includes(member.os);
+      const knownOs = [0x03, 0x07, 0x0a, 0x13, 0xff].includes(member.os);
       if (knownOs && header.equals(member.header) && assembled.equals(published)) {
         const headerName = `zlib's gzip header for level ${search.match.level} (no name, mtime 0, xfl ${header[8]}), OS byte ${describeOs(member.os)}`;
         result.verdict = 'IDENTICAL TAR';

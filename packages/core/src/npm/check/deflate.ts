@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 
 /** A deflate that reproduces a registry's compressed stream exactly. */
 export interface DeflateMatch {
@@ -16,7 +16,7 @@ export interface DeflateMatch {
 /** One implementation to try: it reports every (level, memLevel) whose raw deflate equals the target. */
 export interface DeflateCandidate {
   name: string;
-  run(tarFile: string, deflateFile: string): { zlib: string; matches: [number, number][] } | { error: string };
+  run(tarFile: string, deflateFile: string): Promise<{ zlib: string; matches: [number, number][] } | { error: string }>;
 }
 
 // Levels in the order publishers use them (npm's pacote packs at 9, zlib's default is 6); memory
@@ -24,17 +24,63 @@ export interface DeflateCandidate {
 const LEVELS = [9, 6, 1, 2, 3, 4, 5, 7, 8];
 const MEM_LEVELS = [8, 9];
 
-// The same loop in every Node since 0.12 (deflateRawSync with options), run by that Node.
-const NODE_SCRIPT = `const fs=require('fs'),zlib=require('zlib');const tar=fs.readFileSync(process.argv[1]),want=fs.readFileSync(process.argv[2]);const m=[];for(const l of ${JSON.stringify(LEVELS)})for(const s of ${JSON.stringify(MEM_LEVELS)}){const d=zlib.deflateRawSync(tar,{level:l,memLevel:s,windowBits:15});if(d.length===want.length&&d.equals(want))m.push([l,s]);}process.stdout.write(JSON.stringify({zlib:process.versions.zlib,matches:m}));`;
+// Each candidate deflate is streamed and compared as it comes out: a wrong one is dropped at its first
+// differing block instead of compressing the whole tar (a 20 MB tar costs one full deflate per match,
+// not one per level). The same code runs in every Node since 12 (createDeflateRaw with options), by that Node.
+function tryOne(z: typeof zlib, tar: Buffer, want: Buffer, level: number, memLevel: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const d = z.createDeflateRaw({ level, memLevel, windowBits: 15 });
+    let off = 0;
+    let ok = true;
+    let i = 0;
+    const fail = () => {
+      if (!ok) return;
+      ok = false;
+      d.destroy();
+      resolve(false);
+    };
+    d.on('data', (c: Buffer) => {
+      if (!ok) return;
+      if (off + c.length > want.length || !c.equals(want.subarray(off, off + c.length))) return fail();
+      off += c.length;
+    });
+    d.on('end', () => ok && resolve(off === want.length));
+    d.on('error', fail);
+    const feed = (): void => {
+      while (ok && i < tar.length) {
+        const piece = tar.subarray(i, i + 65536);
+        i += 65536;
+        if (!d.write(piece)) {
+          d.once('drain', feed);
+          return;
+        }
+      }
+      if (ok) d.end();
+    };
+    feed();
+  });
+}
+const NODE_SCRIPT = `${tryOne.toString()}
+const fs = require('fs'), zlib = require('zlib');
+const tar = fs.readFileSync(process.argv[1]), want = fs.readFileSync(process.argv[2]);
+(async () => { const m = []; for (const l of ${JSON.stringify(LEVELS)}) for (const s of ${JSON.stringify(MEM_LEVELS)}) if (await tryOne(zlib, tar, want, l, s)) m.push([l, s]);
+process.stdout.write(JSON.stringify({ zlib: process.versions.zlib, matches: m })); })();`;
 const PYTHON_SCRIPT = `import sys,zlib,json
 tar=open(sys.argv[1],'rb').read();want=open(sys.argv[2],'rb').read();m=[]
+def try_one(l,s):
+  c=zlib.compressobj(l,zlib.DEFLATED,-15,s);off=0
+  for i in range(0,len(tar),65536):
+    d=c.compress(tar[i:i+65536])
+    if want[off:off+len(d)]!=d: return False
+    off+=len(d)
+  d=c.flush()
+  return want[off:]==d
 for l in ${JSON.stringify(LEVELS)}:
   for s in ${JSON.stringify(MEM_LEVELS)}:
-    c=zlib.compressobj(l,zlib.DEFLATED,-15,s);d=c.compress(tar)+c.flush()
-    if d==want: m.append([l,s])
+    if try_one(l,s): m.append([l,s])
 sys.stdout.write(json.dumps({"zlib":zlib.ZLIB_RUNTIME_VERSION,"matches":m}))`;
 
-function runScript(command: string, args: string[]): { zlib: string; matches: [number, number][] } | { error: string } {
+async function runScript(command: string, args: string[]): Promise<{ zlib: string; matches: [number, number][] } | { error: string }> {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 20, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
   if (result.error) return { error: (result.error as Error).message.split('\n')[0] };
   if (result.status !== 0) return { error: `exit ${result.status}: ${result.stderr.trim().split('\n').pop() ?? ''}` };
@@ -50,13 +96,12 @@ export function nodeDeflate(nodeBinary: string, label: string): DeflateCandidate
   if (nodeBinary === process.execPath) {
     return {
       name: label,
-      run: (tarFile, deflateFile) => {
-        // In process: the same zlib the child would load, without the start-up.
-        const fs = require('node:fs') as typeof import('node:fs');
-        const tar = fs.readFileSync(tarFile);
-        const want = fs.readFileSync(deflateFile);
+      run: async (tarFile, deflateFile) => {
+        // In process: the same zlib a child would load, without the start-up.
+        const tar = readFileSync(tarFile);
+        const want = readFileSync(deflateFile);
         const matches: [number, number][] = [];
-        for (const level of LEVELS) for (const memLevel of MEM_LEVELS) if (deflateRawSync(tar, { level, memLevel, windowBits: 15 }).equals(want)) matches.push([level, memLevel]);
+        for (const level of LEVELS) for (const memLevel of MEM_LEVELS) if (await tryOne(zlib, tar, want, level, memLevel)) matches.push([level, memLevel]);
         return { zlib: process.versions.zlib, matches };
       },
     };
@@ -99,7 +144,7 @@ export async function findDeflate(tar: Buffer, deflate: Buffer, candidates: Iter
       }
       if (!candidate) continue;
       log?.(`trying ${candidate.name} at levels 1-9`);
-      const result = candidate.run(tarFile, deflateFile);
+      const result = await candidate.run(tarFile, deflateFile);
       if ('error' in result) {
         tried.push(`${candidate.name} (did not run: ${result.error})`);
         continue;

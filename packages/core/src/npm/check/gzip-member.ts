@@ -49,7 +49,8 @@ export function readGzipMember(gz: Buffer, what: string, maxTar = TAR_LIMIT): Gz
   return { header: gz.subarray(0, offset), deflate: gz.subarray(offset, end), tar, flags, mtime: gz.readUInt32LE(4), xfl: gz[8], os: gz[9] };
 }
 
-const OS_NAMES: Record<number, string> = { 3: 'Unix (zlib on Linux)', 19: 'macOS (zlib ≥ 1.2.12 on a Mac)', 255: 'unknown (node-tar ≥ 5.0.5 portable mode)', 7: 'Macintosh (older zlib on a Mac)', 11: 'NTFS (zlib on Windows)', 0: 'FAT' };
+// What zlib's OS_CODE says of the machine that compressed (zutil.h), and node-tar's portable override.
+const OS_NAMES: Record<number, string> = { 3: 'Unix (zlib on Linux)', 19: 'macOS (zlib ≥ 1.2.9 on a Mac)', 255: 'unknown (node-tar ≥ 5.0.5 portable mode)', 7: 'Macintosh (zlib < 1.2.9 on a Mac)', 10: 'Windows (zlib on Win32)', 0: 'FAT' };
 
 /** The header zlib writes for `level` (xfl 2 at 9, 4 at 1, else 0; no name, mtime 0), with `os` as the OS byte. */
 export function zlibGzipHeader(level: number, os: number): Buffer {

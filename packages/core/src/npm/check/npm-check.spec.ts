@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { tempDir } from '../../testing/fixtures';
 import { NPM_FIXTURES, npmFixtures } from '../../testing/npm-fixtures';
 import { npmCheck } from './check';
 import { renderNpmCheck } from './npm-cli';
+import { runCli } from '../../testing/run-cli';
 
 const UPSTREAM = 'https://registry.npmjs.org/';
 
@@ -35,9 +37,19 @@ describe('npm check against real registry tarballs', () => {
   let server: Server;
   let registry: string;
   const fixtures = npmFixtures();
+  /** A tarball served instead of the fixture of that name (a doctored registry). */
+  const doctored = new Map<string, Buffer>();
   before(async () => {
     server = createServer((req, res) => {
       const url = req.url ?? '';
+      const name = url.match(/^\/[a-z]+\/(?:-\/)?([a-z]+-[0-9.]+\.tgz|[0-9.]+)$/);
+      const swapped = [...doctored].find(([file]) => url.endsWith(`/${file}`) || url === `/${file.replace(/-([0-9.]+)\.tgz$/, '/$1')}`);
+      if (name && swapped) {
+        if (url.endsWith('.tgz')) return res.end(swapped[1]);
+        const [, pkg, version] = swapped[0].match(/^([a-z]+)-([0-9.]+)\.tgz$/)!;
+        const integrity = `sha512-${createHash('sha512').update(swapped[1]).digest('base64')}`;
+        return res.end(JSON.stringify({ name: pkg, version, dist: { integrity, tarball: `${registry}${pkg}/-/${swapped[0]}` } }));
+      }
       const doc = url.match(/^\/([a-z]+)\/([0-9.]+)$/);
       const file = doc ? `${doc[1]}-${doc[2]}.tgz` : url.match(/^\/[a-z]+\/-\/([a-z]+-[0-9.]+\.tgz)$/)?.[1];
       if (file && fixtures.has(file)) {
@@ -94,5 +106,32 @@ describe('npm check against real registry tarballs', () => {
     assert.equal(result.verdict, 'SAME FILES', renderNpmCheck(result));
     assert.match(result.evidence.join('\n'), /mode \(package\/index\.js\)/);
     assert.equal(result.npm.why, 'given with --npm');
+  });
+
+  it('bad input is one line and exit 2: a range, no --source, a directory without package.json, an unknown version', async () => {
+    const range = await runCli(['npm', 'check', 'ms@^2', '--source', '.']);
+    assert.equal(range.status, 2);
+    assert.match(range.stderr, /^reprokit: npm check: "ms@\^2" is not name@version with an exact version/);
+    const noSource = await runCli(['npm', 'check', 'ms@2.1.3']);
+    assert.equal(noSource.status, 2);
+    assert.match(noSource.stderr, /--source DIR is required/);
+    const empty = tempDir();
+    const noManifest = await runCli(['npm', 'check', 'ms@2.1.3', '--source', empty, '--registry', registry]);
+    assert.equal(noManifest.status, 2, noManifest.stderr);
+    assert.match(noManifest.stderr, /package\.json: no package\.json: --source names the package directory\n/);
+    assert.doesNotMatch(noManifest.stderr, /\n\s+at /);
+  });
+
+  it('a gzip header zlib would not write (an mtime set) is not IDENTICAL TAR: the deflate is found, the header is not accounted for', async () => {
+    const bytes = Buffer.from(readFileSync(join(NPM_FIXTURES, 'ms-2.1.3.tgz')));
+    bytes.writeUInt32LE(1_700_000_000, 4);
+    doctored.set('ms-2.1.3.tgz', bytes);
+    try {
+      const result = await npmCheck({ spec: 'ms@2.1.3', source: unpackFixture('ms-2.1.3.tgz'), registry, npm: '6.14.18' });
+      assert.equal(result.verdict, 'SAME FILES', renderNpmCheck(result));
+      assert.match(result.evidence.join('\n'), /zlib 1\.2\.11 \(Node v16\.20\.2.* at level 6 gives the deflate stream, but the gzip header 1f8b080000f153650013 is not zlib's/);
+    } finally {
+      doctored.clear();
+    }
   });
 });

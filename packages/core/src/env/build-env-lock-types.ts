@@ -31,6 +31,18 @@ export interface BuildEnvLock {
   };
   user: string;
   /**
+   * Install the packages with dpkg, once, in a container with no network: their maintainer scripts run and the image has a complete dpkg status database, so apt and dpkg work in it (a base for Dockerfiles that install packages). The result is normalized (logs, *-old files, caches dropped; mtimes set). Without it the packages are only unpacked.
+   */
+  maintainerScripts?: boolean;
+  /**
+   * SOURCE_DATE_EPOCH of the maintainer scripts, the files' mtimes and the image's `created` (default 0).
+   */
+  sourceDateEpoch?: number;
+  /**
+   * The image config's Cmd.
+   */
+  cmd?: string[];
+  /**
    * The image ID this lock must produce, recorded by `reprokit env build --record`; a build giving another ID fails.
    */
   imageId?: string;

@@ -152,6 +152,9 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
     links: sorted(lock.links),
     env: sorted(lock.env),
     user: lock.user,
+    ...(lock.maintainerScripts ? { maintainerScripts: true } : {}),
+    ...(lock.sourceDateEpoch !== undefined ? { sourceDateEpoch: lock.sourceDateEpoch } : {}),
+    ...(lock.cmd ? { cmd: lock.cmd } : {}),
     ...(lock.imageId ? { imageId: lock.imageId } : {}),
   };
 }
@@ -184,6 +187,9 @@ export async function lockBuildEnv(
     links: spec.links ?? {},
     env: spec.env ?? {},
     user: spec.user ?? DEFAULT_BUILD_USER,
+    ...(spec.maintainerScripts ? { maintainerScripts: true } : {}),
+    ...(spec.sourceDateEpoch !== undefined ? { sourceDateEpoch: spec.sourceDateEpoch } : {}),
+    ...(spec.cmd ? { cmd: spec.cmd } : {}),
   };
   writeFileAtomic(lockPath, serializeBuildEnvLock(lock));
   // Said once: these files vanish from Debian within days of a newer version.

@@ -61,7 +61,7 @@ export async function buildEnv(lockPath: string, options: EnvBuildOptions = {}, 
     }
   }
   if (options.pullOnly) throw new UserError(`${lockPath}: records no image ID to pull (build it with \`reprokit env build ${lockPath} --record\`)`);
-  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, npmCacheDir: options.npmCacheDir, sources: options.sources, log });
+  const built = await buildEnvImage(lock, lockPath, tmpdir(), { cacheDir: options.cacheDir, npmCacheDir: options.npmCacheDir, sources: options.sources, log, docker });
   try {
     if (lock.imageId && lock.imageId !== built.imageId && !options.record) {
       throw new UserError(

@@ -8,7 +8,9 @@ import { UserError } from '../errors';
 import { resolveInside } from '../fs/contained-path';
 import { formatBytes, logProgress, type Progress } from '../progress';
 import { imageConfigBytes, sha256Digest } from './oci-config';
-import { writeDockerArchive } from '../oci/layout/image-files';
+import type Docker from 'dockerode';
+import { configureWithDpkg } from './dpkg-configure';
+import { writeDockerArchive, type LayerFile } from '../oci/layout/image-files';
 import { writeDirectoryTar } from '../archive/tar-writer';
 import { fetchLockedNpm } from './npm/npm-env';
 import { installGlobalPackages } from './npm/npm-global-install';
@@ -61,13 +63,19 @@ export async function assembleRootfs(
     rmSync(path, { force: true });
     symlinkSync(target, path);
   }
+  chmodSync(join(root, 'tmp'), 0o1777);
+  writeFileSync(join(root, 'etc/reprokit/env.lock.json'), imageLockText(lock));
+  if (lock.maintainerScripts) {
+    // dpkg's database starts empty; base-passwd's scripts write passwd and group (configureWithDpkg).
+    for (const dir of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(root, dir), { recursive: true });
+    for (const file of ['var/lib/dpkg/status', 'var/lib/dpkg/available']) writeFileSync(join(root, file), '');
+    return;
+  }
   const [uid, gid] = lock.user.split(':').map(Number);
   writeFileSync(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/sh\nbuild:x:${uid}:${gid}:build:/home/build:/bin/sh\n`);
   writeFileSync(join(root, 'etc/group'), `root:x:0:\nbuild:x:${gid}:\n`);
   mkdirSync(join(root, 'home/build'));
   chownSync(join(root, 'home/build'), uid, gid);
-  chmodSync(join(root, 'tmp'), 0o1777);
-  writeFileSync(join(root, 'etc/reprokit/env.lock.json'), imageLockText(lock));
 }
 
 export interface BuiltEnvImage {
@@ -86,7 +94,7 @@ export async function buildEnvImage(
   lock: BuildEnvLock,
   lockPath: string,
   workDir: string,
-  options: { cacheDir?: string; npmCacheDir?: string; sources?: DebSources; log?: (line: string) => void } = {},
+  options: { cacheDir?: string; npmCacheDir?: string; sources?: DebSources; log?: (line: string) => void; docker?: Docker } = {},
 ): Promise<BuiltEnvImage & { debs: Map<string, string> }> {
   const log = options.log ?? (() => {});
   const debs = await fetchLockedDebs(lock.packages, lockPath, options.cacheDir ?? defaultDebCacheDir(), log, options.sources);
@@ -98,25 +106,34 @@ export async function buildEnvImage(
     await assembleRootfs(lock, debs, root, logProgress('unpacking packages', lock.packages.length, log, 'items'), npm, scratch);
     if (npm.length) log(`installed ${npm.map((p) => `${p.name}@${p.version}`).join(', ')} into /usr/local`);
     log('writing the layer');
+    const epoch = lock.sourceDateEpoch ?? 0;
     const layerPath = join(scratch, 'layer.tar');
-    const layer = writeDirectoryTar(root, layerPath, 0);
+    const layer = writeDirectoryTar(root, layerPath, epoch);
     rmSync(root, { recursive: true, force: true });
     log(`layer: ${formatBytes(layer.size)}`);
-    const diffId = `sha256:${layer.sha256}`;
+    const layers: LayerFile[] = [{ path: layerPath, diffId: `sha256:${layer.sha256}`, size: layer.size }];
+    if (lock.maintainerScripts) {
+      if (!options.docker) throw new UserError(`${lockPath}: maintainerScripts: the packages are installed in a container; building this environment needs docker`);
+      // The installed system replaces the unpacked one: one layer, the container's whole filesystem.
+      const configured = await configureWithDpkg(options.docker, lock, layers[0], debs, scratch, log);
+      log(`installed layer: ${formatBytes(configured.size)}`);
+      layers.splice(0, 1, configured);
+    }
     const config = imageConfigBytes({
       architecture: lock.architecture,
       env: lock.env,
       user: lock.user,
-      workingDir: '/home/build',
-      diffIds: [diffId],
+      workingDir: lock.maintainerScripts ? undefined : '/home/build',
+      diffIds: layers.map((item) => item.diffId),
       createdBy: `reprokit env build ${lock.name}`,
-      created: 0,
+      created: epoch,
+      cmd: lock.cmd,
     });
     const imageId = sha256Digest(config);
     // Unique per build: parallel targets (elf and oci of one project) may both build a missing image.
     const archive = join(workDir, `reprokit-env-${lock.name}-${imageId.slice(7, 19)}-${process.pid}-${randomBytes(4).toString('hex')}.tar`);
-    writeDockerArchive(archive, config, [{ path: layerPath, diffId, size: layer.size }], `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
-    return { imageId, diffId, archive, layerSize: layer.size, debs };
+    writeDockerArchive(archive, config, layers, `reprokit/${lock.name}:${imageId.slice(7, 19)}`);
+    return { imageId, diffId: layers[0].diffId, archive, layerSize: layers.reduce((sum, item) => sum + item.size, 0), debs };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

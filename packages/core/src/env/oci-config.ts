@@ -13,6 +13,7 @@ export interface ImageConfigInput {
   /** Seconds since the epoch for `created` (SOURCE_DATE_EPOCH; 0 for environments). */
   created: number;
   labels?: Record<string, string>;
+  cmd?: string[];
 }
 
 /** `created` timestamps: seconds since the epoch as RFC 3339 UTC without fractions. */
@@ -32,6 +33,7 @@ export function imageConfigBytes(input: ImageConfigInput): Buffer {
       User: input.user,
       ...(input.workingDir ? { WorkingDir: input.workingDir } : {}),
       ...(input.labels ? { Labels: Object.fromEntries(Object.entries(input.labels).sort()) } : {}),
+      ...(input.cmd ? { Cmd: input.cmd } : {}),
     },
     created: isoDate(input.created),
     history: [{ created: isoDate(input.created), created_by: input.createdBy }],

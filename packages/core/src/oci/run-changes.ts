@@ -12,9 +12,18 @@ import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './stage-files';
  * caches and logs (downloaded indexes, timestamps). Dropped unless `keepTemporaryFiles` is set;
  * deletions under them are kept.
  */
-export const TEMPORARY_PATHS = ['tmp', 'var/tmp', 'var/cache/apt', 'var/lib/apt/lists', 'var/cache/apk', 'var/cache/debconf', 'var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log', 'root/.cache'];
+export const TEMPORARY_PATHS = ['tmp', 'var/tmp', 'var/cache/apt', 'var/lib/apt/lists', 'var/cache/apk', 'var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log', 'root/.cache', 'var/cache/ldconfig/aux-cache'];
+
+/**
+ * The backups dpkg and debconf make of their databases on every change (status-old, config.dat-old):
+ * dropped, while the databases themselves stay (apt and dpkg in a later RUN need them).
+ */
+const DATABASE_BACKUP = /^var\/(lib\/dpkg|cache\/debconf)\/[^/]+-old$/;
 
 const under = (path: string, roots: string[]) => roots.some((root) => path === root || path.startsWith(root + '/'));
+
+/** Whether a RUN's change at `path` is a temporary file, a cache or a log, not part of the image. */
+export const isTemporaryPath = (path: string) => under(path, TEMPORARY_PATHS) || DATABASE_BACKUP.test(path);
 
 /** docker's change kinds (`docker diff`): 0 modified, 1 added, 2 deleted. */
 interface Change {
@@ -42,7 +51,7 @@ export async function runChanges(container: Docker.Container, scratch: string, o
     }
     // A mount point docker had to create, and whatever is under a mount, are not the command's doing.
     if (change.Kind === 1 && under(path, mounts)) continue;
-    if (!options.keepTemporaryFiles && under(path, TEMPORARY_PATHS) && !(path === 'tmp' && change.Kind === 0)) continue;
+    if (!options.keepTemporaryFiles && isTemporaryPath(path) && !(path === 'tmp' && change.Kind === 0)) continue;
     wanted.set(path, change.Kind);
   }
   const entries: LayerEntry[] = [];

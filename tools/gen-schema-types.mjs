@@ -15,6 +15,7 @@ const pairs = [
   ['packages/core/schema/repro-manifest.schema.json', 'packages/core/src/manifest/manifest-types.ts'],
   ['packages/core/schema/build-env-spec.schema.json', 'packages/core/src/env/build-env-spec-types.ts'],
   ['packages/core/schema/build-env-lock.schema.json', 'packages/core/src/env/build-env-lock-types.ts'],
+  ['packages/core/schema/dockerfile-lock.schema.json', 'packages/core/src/oci/apt/dockerfile-lock-types.ts'],
   ['packages/core/schema/arch-pkginfo.schema.json', 'packages/core/src/arch/pkginfo-types.ts'],
   ['packages/core/schema/arch-buildinfo.schema.json', 'packages/core/src/arch/buildinfo-types.ts'],
   ['packages/core/schema/reprokit-report.schema.json', 'packages/core/src/report/report-types.ts'],
@@ -33,7 +34,7 @@ const banner = (from) =>
   `// Generated from ${from} by tools/gen-schema-types.mjs. Do not edit: change the schema, then run \`npm run gen-types\`.`;
 
 // The options must match schemaChecker's in packages/core/src/manifest/json-schema.ts.
-const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'reprokit-pins', 'arch-pkginfo', 'arch-buildinfo', 'reprokit-report'].map((name) => [
+const validators = ['repro-manifest', 'build-env-spec', 'build-env-lock', 'dockerfile-lock', 'reprokit-pins', 'arch-pkginfo', 'arch-buildinfo', 'reprokit-report'].map((name) => [
   `packages/core/schema/${name}.schema.json`,
   `packages/core/validators/${name}.js`,
 ]);

@@ -25,6 +25,7 @@ const load = {
   published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
   npm: () => require('./npm/check/npm-cli') as typeof import('./npm/check/npm-cli'),
   git: () => require('./git') as typeof import('./git'),
+  oci: () => require('./oci/apt/oci-lock-cli') as typeof import('./oci/apt/oci-lock-cli'),
   pins: () => require('./pins/pins-cli') as typeof import('./pins/pins-cli'),
   report: () => require('./report/report-cli') as typeof import('./report/report-cli'),
   vary: () => require('./vary/vary-cli') as typeof import('./vary/vary-cli'),
@@ -94,6 +95,7 @@ ${load.npm().NPM_USAGE}
                                                   build in the pinned image under control conditions and varied
                                                   ones (build path, clock, host name, user, umask, locale, TZ,
                                                   CPUs, file order…); name the variations that change an artifact
+  ${load.oci().OCI_USAGE}
   pins check|update [DIR|FILE]…                  find inputs not pinned by content hash / pin images (see \`pins --help\`)
   report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published] [--attestations DIR|--attestations-from REGISTRY --trusted-keys PATH [--threshold N]]
                                                   check every manifest of the workspace and its pins; write
@@ -258,6 +260,8 @@ export async function main(argv: string[]): Promise<number> {
         return await envCommand(rest);
       case 'pins':
         return await load.pins().pinsCommand(rest);
+      case 'oci':
+        return await load.oci().ociCommand(rest, (message) => new UsageError(message), (line) => process.stderr.write(`[oci] ${line}\n`));
       case 'arch':
         return await archCommand(rest);
       case 'report':

@@ -109,7 +109,8 @@ export async function buildOciImage(docker: Docker, input: OciBuildInput): Promi
   }
 }
 
-function readDockerfile(path: string, where: string): string {
+/** A Dockerfile's text, bounded; a missing or oversized file is one line naming it. */
+export function readDockerfile(path: string, where: string): string {
   let fd: number;
   try {
     fd = openSync(path, 'r');

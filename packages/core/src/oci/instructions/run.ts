@@ -8,6 +8,8 @@ import { imageConfigJson, writeDockerArchive } from '../layout/image-files';
 import { writeLayer, type LayerEntry } from '../layer';
 import { runChanges } from '../run-changes';
 import { resolveInStage } from '../stage-files';
+import { runAptInstalls } from '../apt/apt-installs';
+import { offlineAptMounts } from './apt-offline';
 import { copyFrom, type SourceTree } from './copy';
 import type { Handlers } from './handler';
 import type { BuildSession } from './session';
@@ -37,6 +39,9 @@ export const runHandler: Handlers['RUN'] = async (build, state, instruction, ste
     if (mount.type === 'tmpfs') tmpfs[mount.target] = `rw,exec,mode=1777${mount.size ? `,size=${mount.size}` : ''}`;
     else mounts.push({ host: await mountSource(build, mount, step.fail), container: mount.target, readOnly: mount.readOnly });
   }
+  // Debian package installs get their locked packages offline, or stop the build here.
+  const installs = runAptInstalls(instruction, runtime.Env, step.fail);
+  if (installs.length > 0) mounts.push(...(await offlineAptMounts(build, state, instruction.line, installs, step)));
   if (instruction.files.length > 0) {
     const pipes = build.scratchPath('pipes');
     mkdirSync(pipes, { recursive: true });
@@ -70,7 +75,7 @@ export const runHandler: Handlers['RUN'] = async (build, state, instruction, ste
     async (container) => {
       const entries = step.needsLayers
         ? await runChanges(container, build.scratchPath('run'), {
-            mountTargets: [...instruction.mounts.map((mount) => mount.target), '/tmp', ...Object.keys(tmpfs)],
+            mountTargets: [...mounts.map((mount) => mount.container), '/tmp', ...Object.keys(tmpfs)],
             keepTemporaryFiles: input.keepTemporaryFiles ?? false,
             what: `${step.at}: RUN`,
           })

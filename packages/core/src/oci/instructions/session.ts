@@ -11,6 +11,7 @@ import type { LayerFile } from '../layout/image-files';
 import { writeLayer, type LayerEntry } from '../layer';
 import { statInContainer, type FileNode, type FsView } from '../stage-files';
 import type { StageState } from './stage-state';
+import { dockerfileLockPath, readDockerfileLockIfAny, type DockerfileLock } from '../apt/dockerfile-lock';
 
 export interface OciBuildInput {
   dockerfile: string;
@@ -53,6 +54,7 @@ export class BuildSession {
   runs = 0;
   private readonly cleanups: (() => Promise<unknown>)[] = [];
   private readonly prepared = new Map<string, string>();
+  private lock?: Promise<DockerfileLock | undefined>;
   private counter = 0;
 
   constructor(
@@ -91,6 +93,11 @@ export class BuildSession {
       this.prepared.set(ref, (await prepareBuilder({ docker: this.docker, image: ref, envLock, logPrefix: this.input.logPrefix, log: this.log })).imageId);
     }
     return this.prepared.get(ref)!;
+  }
+
+  /** The Dockerfile's package lock (`<Dockerfile>.lock.json`), read once; undefined when there is none. */
+  dockerfileLock(): Promise<DockerfileLock | undefined> {
+    return (this.lock ??= readDockerfileLockIfAny(dockerfileLockPath(this.input.dockerfile)));
   }
 
   /** `lstat` inside a stage: its view, or docker for a stage only docker holds. */

@@ -1,0 +1,58 @@
+import { copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LockedPackage } from '../../env/build-env';
+import { fetchLockedDebs } from '../../env/debs/deb-cache';
+import type { AptInstall } from '../apt/apt-installs';
+import { asLockedPackages, dockerfileLockPath, lockedInstall, writeFlatRepository } from '../apt/dockerfile-lock';
+import type { Step } from './handler';
+import type { BuildSession } from './session';
+import type { StageState } from './stage-state';
+
+/** Where a RUN that installs locked packages finds them: a flat apt repository, mounted read-only. */
+const REPOSITORY = '/var/lib/reprokit-apt';
+
+export interface Mount {
+  host: string;
+  container: string;
+  readOnly: boolean;
+}
+
+/**
+ * The mounts that make a RUN's `apt-get update && apt-get install …` work with no network: the
+ * locked .debs of its installs (fetched as environments fetch them, sha256 checked) as a local
+ * repository, a sources.list naming only it over /etc/apt/sources.list, an empty
+ * /etc/apt/sources.list.d over the image's, and an apt.conf.d file that keeps apt's downloads as
+ * root (the container has no capability to switch to the _apt user). Only for this RUN: mounts
+ * are not part of the layer. apt itself runs unmodified and can only install what the lock names.
+ */
+export async function offlineAptMounts(build: BuildSession, state: StageState, line: number, installs: AptInstall[], step: Step): Promise<Mount[]> {
+  const lockPath = dockerfileLockPath(build.input.dockerfile);
+  const lock = await build.dockerfileLock();
+  if (!state.base) step.fail(`RUN ${installs[0].command}: the stage is built FROM scratch, which has no dpkg`);
+  const packages = new Map<string, LockedPackage>();
+  for (const install of installs) {
+    for (const p of asLockedPackages(lockedInstall(lock, lockPath, build.where, line, install, state.base))) packages.set(p.name, p);
+  }
+  const list = [...packages.values()];
+  build.say(`${step.at}: serving ${list.length} locked packages from ${build.where}.lock.json offline`);
+  const debs = await fetchLockedDebs(list, lockPath, undefined, (text) => build.say(text));
+  const repository = build.scratchPath('apt-repository');
+  mkdirSync(repository, { recursive: true });
+  writeFlatRepository(repository, list, debs, (from, to) => {
+    try {
+      linkSync(from, to);
+    } catch {
+      copyFileSync(from, to);
+    }
+  });
+  const config = build.scratchPath('apt-config');
+  mkdirSync(join(config, 'sources.list.d'), { recursive: true });
+  writeFileSync(join(config, 'sources.list'), `deb [trusted=yes] file:${REPOSITORY} ./\n`);
+  writeFileSync(join(config, 'offline.conf'), 'APT::Sandbox::User "root";\nAcquire::Languages "none";\n');
+  return [
+    { host: repository, container: REPOSITORY, readOnly: true },
+    { host: join(config, 'sources.list'), container: '/etc/apt/sources.list', readOnly: true },
+    { host: join(config, 'sources.list.d'), container: '/etc/apt/sources.list.d', readOnly: true },
+    { host: join(config, 'offline.conf'), container: '/etc/apt/apt.conf.d/99reprokit-offline', readOnly: true },
+  ];
+}

@@ -37,6 +37,9 @@ const CASES: [string, string[]][] = [
   ['docker-pip', ['Dockerfile:4:5 pip-unhashed']],
   ['docker-onbuild', ['Dockerfile:2:13 download-piped-to-shell']],
   ['docker-mount-from', ['Dockerfile:2:28 docker-from-unpinned']],
+  // An install no lock covers, versioned or not (a lock entry for another line does not cover it).
+  ['docker-apt-unlocked', ['Dockerfile:2:23 apt-install-unlocked', 'Dockerfile:4:5 apt-install-unlocked']],
+  ['docker-apt-locked', ['Dockerfile:4:5 apt-install-unlocked']],
   ['sh-curl-pipe', ['install.sh:2:1 download-piped-to-shell']],
   ['sh-wget-sudo-bash', ['install.sh:1:1 download-piped-to-shell']],
   ['sh-c-substitution', ['a.sh:1:10 download-piped-to-shell']],

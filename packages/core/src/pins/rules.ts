@@ -107,6 +107,12 @@ export const RULES: readonly RuleDefinition[] = [
     fix: 'Use `npm ci`, which installs exactly what package-lock.json records and fails if it is out of date.',
   },
   {
+    id: 'apt-install-unlocked',
+    defaultSeverity: 'error',
+    summary: 'A Dockerfile RUN installs Debian packages (apt-get/apt install) that no `<Dockerfile>.lock.json` locks: apt takes whatever the archive has on the day of the build (hadolint DL3008 for unversioned ones)',
+    fix: 'Run `reprokit oci lock DOCKERFILE`: it locks every install of the RUN instructions by version and sha256 into `<Dockerfile>.lock.json`, and reprokit builds them offline from it.',
+  },
+  {
     id: 'pip-unhashed',
     defaultSeverity: 'error',
     summary: 'pip install without hash checking',

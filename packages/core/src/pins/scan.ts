@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { describeFsError, isUserError, UserError } from '../errors';
 import { checkDockerfile } from './files/dockerfile';
 import { envLockFindings } from './files/env-lock';
@@ -78,7 +78,7 @@ export function checkFile(
   const options = { readRelated, nugetLocked };
   switch (classify(path)) {
     case 'dockerfile':
-      return checkDockerfile(text, options);
+      return checkDockerfile(text, { ...options, lockText: readRelated(`${basename(path)}.lock.json`) });
     case 'workflow':
       return checkWorkflow(text, 'workflow', options);
     case 'action':

@@ -90,7 +90,24 @@ function splitFlags(list: Token[]): { flags: Map<string, string>; rest: Token[] 
   return { flags, rest: list.slice(i) };
 }
 
-export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, 'context'>): RawFinding[] {
+/**
+ * Whether the Dockerfile's lock (`<Dockerfile>.lock.json`, written by `reprokit oci lock`) has an
+ * install for the RUN at `line`: the same command, or any at that line when the command has
+ * variables (the lock records them expanded). No lock, or one that does not parse, covers nothing.
+ */
+function aptLockCovers(lockText: string | undefined): (line: number, command: string, expanded: boolean) => boolean {
+  let installs: { line?: unknown; command?: unknown }[] = [];
+  try {
+    const lock = lockText === undefined ? undefined : (JSON.parse(lockText) as { installs?: unknown });
+    if (Array.isArray(lock?.installs)) installs = lock.installs as typeof installs;
+  } catch {
+    // Not a lock: nothing is covered, every install is a finding.
+  }
+  return (line, command, expanded) => installs.some((install) => install.line === line && (expanded || install.command === command));
+}
+
+export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, 'context'> & { lockText?: string }): RawFinding[] {
+  const covers = aptLockCovers(options.lockText);
   // A download in one RUN and its execution in a later RUN of the same stage are one script to the rules.
   const newStage = (): ShellCheckOptions => ({ ...options, context: 'dockerfile', downloads: new DownloadScope(options.readRelated) });
   let shellOptions = newStage();
@@ -167,12 +184,14 @@ export function checkDockerfile(text: string, options: Omit<ShellCheckOptions, '
       }
       if (rest.length === 0) return;
       const command = args.slice(rest[0].offset);
+      const runLine = args.positionAt(0).line;
+      const runOptions: ShellCheckOptions = { ...shellOptions, aptLocked: (apt, expanded) => covers(runLine, apt, expanded) };
       // Exec form runs its first element with no shell; shell form runs SHELL (default `/bin/sh -c`), which
       // is read as a POSIX shell only when it is one (`SHELL ["pwsh", "-Command"]` is not).
-      if (command.text.startsWith('[')) findings.push(...checkExecForm(command, shellOptions));
+      if (command.text.startsWith('[')) findings.push(...checkExecForm(command, runOptions));
       else if (isPosixShell(shell)) {
-        findings.push(...checkShellScript(command, shellOptions));
-        if (bodyIsScript(command.text)) for (const body of instruction.heredocs) findings.push(...checkShellScript(body, shellOptions));
+        findings.push(...checkShellScript(command, runOptions));
+        if (bodyIsScript(command.text)) for (const body of instruction.heredocs) findings.push(...checkShellScript(body, runOptions));
       }
     }
   };

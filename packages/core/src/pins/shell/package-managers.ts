@@ -2,6 +2,7 @@ import { at, firstOperand } from './command-words';
 import { isContentPinnedUrl } from './downloads';
 import type { RawFinding } from '../rules';
 import type { Word } from './shell';
+import { aptInstall } from './apt-install';
 
 /**
  * Package managers asked for a package by name: pinned when the request names an exact version
@@ -13,12 +14,18 @@ export interface PackageManagerContext {
   readRelated?: (path: string) => string | undefined;
   /** Whether the repository's project files lock restores (central package management, RestoreLockedMode). */
   nugetLocked?: () => boolean;
+  /**
+   * In a Dockerfile RUN: whether `<Dockerfile>.lock.json` locks this apt install (its command as
+   * written). Elsewhere undefined, and apt installs are not checked.
+   */
+  aptLocked?: (command: string, expanded: boolean) => boolean;
 }
 
 const EXACT_SEMVER = /^[=v]?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const FULL_COMMIT = /^[0-9a-f]{40}$/i;
 
 export function checkPackageManager(name: string, words: Word[], context: PackageManagerContext): RawFinding[] | undefined {
+  if ((name === 'apt-get' || name === 'apt') && context.aptLocked) return checkApt(words, context.aptLocked);
   if (name === 'npm') return checkNpm(words);
   if (name === 'yarn' || name === 'pnpm' || name === 'bun') return checkYarnLike(name, words);
   if (name === 'go') return checkGo(words);
@@ -236,4 +243,14 @@ function checkPip(commandWord: Word, args: Word[], context: PackageManagerContex
         : 'no --require-hashes'
       : requirementFiles.map((file, i) => `${file.text} ${contents[i] === undefined ? 'not found' : 'has no --hash= lines'}`).join(', ');
   return [at(commandWord, 'pip-unhashed', `pip install without hash checking (${why})`)];
+}
+
+/** A Dockerfile's `apt-get install` that its lock does not cover installs what the archive has that day. */
+function checkApt(words: Word[], locked: (command: string, expanded: boolean) => boolean): RawFinding[] {
+  const install = aptInstall(words.map((word) => word.text));
+  if (!install || install.packages.length === 0) return [];
+  if (locked(install.command, words.some((word) => word.expanded))) return [];
+  const unversioned = install.packages.filter((name) => !name.includes('='));
+  const why = unversioned.length ? `${unversioned.join(', ')} unversioned, ` : '';
+  return [at(words[0], 'apt-install-unlocked', `${install.command}: ${why}no <Dockerfile>.lock.json locks it, so the packages are whatever the archive has on the day of the build`)];
 }

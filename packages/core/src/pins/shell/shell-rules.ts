@@ -21,6 +21,8 @@ export interface ShellCheckOptions {
   nesting?: number;
   /** Whether the repository's project files lock NuGet restores (so a restore without the flag is pinned). */
   nugetLocked?: () => boolean;
+  /** In a Dockerfile RUN: whether its lock covers an apt install (see PackageManagerContext). */
+  aptLocked?: (command: string, expanded: boolean) => boolean;
 }
 
 /** `sh -c 'sh -c "…"'` is read this many levels deep; deeper is a finding, not a recursion without end. */
@@ -55,7 +57,7 @@ function checkCommand(command: SimpleCommand, options: ShellCheckOptions): RawFi
   if (script) return checkInlineScript(script, options);
   if (name === 'docker' || name === 'podman' || name === 'nerdctl' || name === 'buildah') return checkContainerImage(name, words);
   if (name === 'cargo') return checkCargo(words);
-  return checkPackageManager(name, words, { readRelated: options.readRelated, nugetLocked: options.nugetLocked }) ?? [];
+  return checkPackageManager(name, words, { readRelated: options.readRelated, nugetLocked: options.nugetLocked, aptLocked: options.aptLocked }) ?? [];
 }
 
 /** The script a command runs from its arguments: `sh -c '…'`, `su -c '…'`, `eval '…'`. */

@@ -32,10 +32,12 @@ describe('apt-get install in RUN, locked and offline (docker)', () => {
     buildImageArtifact({ dockerfile, context, sourceDateEpoch: 1700000000, workDir: join(dir, `work-${name}`), name: 'apt-offline', outputDir: join(dir, `out-${name}`), tag, envLocks: [DEBIAN_LOCK], logPrefix: '', log: () => {} });
 
   it('locks the install against the base image, builds offline twice to one image ID whose layer holds exactly the packages', async () => {
-    writeFileSync(dockerfile, `FROM ${DEBIAN_BASE}\nARG FLAGS=--no-install-recommends\nRUN apt-get update && apt-get install -y $FLAGS \\\n      jq\n`);
+    // The second install has no apt-get update of its own (it ran in an earlier RUN, as people write it).
+    writeFileSync(dockerfile, `FROM ${DEBIAN_BASE}\nARG FLAGS=--no-install-recommends\nRUN apt-get update && apt-get install -y $FLAGS \\\n      jq\nRUN apt-get install -y --no-install-recommends xz-utils\n`);
     const { lock } = await lockDockerfile(await connectDocker(), dockerfile, { envLocks: [DEBIAN_LOCK] });
     assert.deepEqual(lock.suites, ['bookworm']);
-    assert.equal(lock.installs.length, 1);
+    assert.equal(lock.installs.length, 2);
+    assert.deepEqual(lock.installs[1].packages.map((p) => p.name), ['xz-utils']);
     assert.equal(lock.installs[0].line, 3);
     assert.equal(lock.installs[0].command, 'apt-get install -y --no-install-recommends jq');
     assert.equal(lock.installs[0].base, DEBIAN_BASE);
@@ -48,7 +50,8 @@ describe('apt-get install in RUN, locked and offline (docker)', () => {
     const second = await buildOciImage(docker, { dockerfile, context, sourceDateEpoch: 1700000000, workDir: join(dir, 'work-b'), envLocks: [DEBIAN_LOCK], logPrefix: '', log: () => {} });
     assert.equal(second.imageId, first.image.id);
     assert.equal(execFileSync('docker', ['run', '--rm', '--network', 'none', tag, 'jq', '-n', '1+1'], { encoding: 'utf8' }).trim(), '2');
-    const layer = second.layers.at(-1)!;
+    assert.match(execFileSync('docker', ['run', '--rm', '--network', 'none', tag, 'xz', '--version'], { encoding: 'utf8' }), /^xz \(XZ Utils\)/);
+    const layer = second.layers.at(-2)!;
     const paths = [...tarEntries(layer.path, 'layer')].map((entry) => entry.path);
     assert.ok(paths.includes('usr/bin/jq'));
     assert.ok(paths.includes('var/lib/dpkg/status'));
@@ -63,7 +66,7 @@ describe('apt-get install in RUN, locked and offline (docker)', () => {
     writeFileSync(dockerfile, `FROM ${DEBIAN_BASE}\nARG FLAGS=--no-install-recommends\nRUN apt-get update && apt-get install -y $FLAGS \\\n      jq\nRUN apt-get install -y make\n`);
     await assert.rejects(build('c'), (error: Error) => {
       assert.equal(error.name, 'UserError');
-      assert.match(error.message, /Dockerfile:5: RUN apt-get install -y make: not in Dockerfile\.lock\.json: run `reprokit oci lock .*Dockerfile`$/);
+      assert.match(error.message, /Dockerfile:5: RUN apt-get install -y make: not in Dockerfile\.lock\.json \(it locks `apt-get install -y --no-install-recommends xz-utils` there\): run `reprokit oci lock .*Dockerfile`$/);
       return true;
     });
     // A lock whose package bytes differ is refused before the RUN: the sha256 is checked.

@@ -1,4 +1,4 @@
-import { copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockedPackage } from '../../env/build-env';
 import { fetchLockedDebs } from '../../env/debs/deb-cache';
@@ -21,8 +21,9 @@ export interface Mount {
  * The mounts that make a RUN's `apt-get update && apt-get install …` work with no network: the
  * locked .debs of its installs (fetched as environments fetch them, sha256 checked) as a local
  * repository, a sources.list naming only it over /etc/apt/sources.list, an empty
- * /etc/apt/sources.list.d over the image's, and an apt.conf.d file that keeps apt's downloads as
- * root (the container has no capability to switch to the _apt user). Only for this RUN: mounts
+ * /etc/apt/sources.list.d over the image's, an apt.conf.d file that keeps apt's downloads as
+ * root (the container has no capability to switch to the _apt user), and apt's lists as an update
+ * leaves them (so an install without its own `apt-get update` works too). Only for this RUN: mounts
  * are not part of the layer. apt itself runs unmodified and can only install what the lock names.
  */
 export async function offlineAptMounts(build: BuildSession, state: StageState, line: number, installs: AptInstall[], step: Step): Promise<Mount[]> {
@@ -49,10 +50,16 @@ export async function offlineAptMounts(build: BuildSession, state: StageState, l
   mkdirSync(join(config, 'sources.list.d'), { recursive: true });
   writeFileSync(join(config, 'sources.list'), `deb [trusted=yes] file:${REPOSITORY} ./\n`);
   writeFileSync(join(config, 'offline.conf'), 'APT::Sandbox::User "root";\nAcquire::Languages "none";\n');
+  // apt's lists as `apt-get update` leaves them for the repository (a link to its index), so an
+  // install in a RUN after the one that ran `apt-get update` finds the packages too.
+  const lists = build.scratchPath('apt-lists');
+  mkdirSync(join(lists, 'partial'), { recursive: true });
+  symlinkSync(`${REPOSITORY}/./Packages`, join(lists, `${REPOSITORY.replace(/\//g, '_')}_._Packages`));
   return [
     { host: repository, container: REPOSITORY, readOnly: true },
     { host: join(config, 'sources.list'), container: '/etc/apt/sources.list', readOnly: true },
     { host: join(config, 'sources.list.d'), container: '/etc/apt/sources.list.d', readOnly: true },
     { host: join(config, 'offline.conf'), container: '/etc/apt/apt.conf.d/99reprokit-offline', readOnly: true },
+    { host: lists, container: '/var/lib/apt/lists', readOnly: false },
   ];
 }

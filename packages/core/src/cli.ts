@@ -23,6 +23,7 @@ const load = {
   envCheck: () => require('./env/check/env-check-cli') as typeof import('./env/check/env-check-cli'),
   diff: () => require('./diff/diff-cli') as typeof import('./diff/diff-cli'),
   published: () => require('./published/published-cli') as typeof import('./published/published-cli'),
+  downloadOptions: () => require('./net/download-options') as typeof import('./net/download-options'),
   npm: () => require('./npm/check/npm-cli') as typeof import('./npm/check/npm-cli'),
   git: () => require('./git') as typeof import('./git'),
   oci: () => require('./oci/apt/oci-lock-cli') as typeof import('./oci/apt/oci-lock-cli'),
@@ -41,7 +42,7 @@ commands:
   hash [--algo blake2b512|sha256|blake3] FILE…   print checksums like b2sum / sha256sum / b3sum ('-' is stdin)
   verify MANIFEST [--json] [--allow-private-network]
                                                   compare the artifacts on disk with a repro-manifest.json
-  reproduce MANIFEST [--record-command CMD] [--published] [--allow-private-network]
+  reproduce MANIFEST [--record-command CMD] [--published [download options, as published's]]
                                                   verify, then print the paper trail a reviewer writes down;
                                                   --published also checks every published location
   env lock SPEC [--refresh] [SOURCES]             resolve env.json's Debian packages into env.lock.json beside it,
@@ -211,7 +212,16 @@ async function archCommand(args: string[]): Promise<number> {
   throw new UsageError(`arch: unknown action ${JSON.stringify(action ?? '')} (verify or info)`);
 }
 
-const REPRODUCE_OPTIONS = { 'record-command': { type: 'string' }, published: { type: 'boolean', default: false }, 'allow-private-network': { type: 'boolean' } } as const;
+// The download options as net/download-options.ts's DOWNLOAD_OPTIONS (written out: that module is loaded only with --published).
+const REPRODUCE_OPTIONS = {
+  'record-command': { type: 'string' },
+  published: { type: 'boolean', default: false },
+  timeout: { type: 'string' },
+  deadline: { type: 'string' },
+  'speed-limit': { type: 'string' },
+  'speed-time': { type: 'string' },
+  'allow-private-network': { type: 'boolean' },
+} as const;
 
 async function reproduceCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: REPRODUCE_OPTIONS, allowPositionals: true });
@@ -222,7 +232,7 @@ async function reproduceCommand(args: string[]): Promise<number> {
   const { ok, text } = await load.reproduce().reproduceReport({ manifestPath, workspaceRoot, projectRoot, howToCreate: values['record-command'] });
   process.stdout.write(text);
   // --published: the rebuild above and what was actually published, both against the same hashes.
-  const published = values.published ? await load.published().reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk), { allowPrivateNetwork: values['allow-private-network'] || undefined }) : 0;
+  const published = values.published ? await load.published().reproducePublished(manifestPath, (chunk) => process.stdout.write(chunk), load.downloadOptions().downloadOptions(values)) : 0;
   return ok ? published : 1;
 }
 

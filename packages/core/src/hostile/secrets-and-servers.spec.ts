@@ -167,6 +167,18 @@ describe('hostile manifests: no secret printed, no private address fetched, no d
     assert.deepEqual(leftovers(), []);
   });
 
+  it('reproduce --published and report --published take the same download bounds', () => {
+    publishAt(`${base}/drip`);
+    const reproduce = cli(['reproduce', manifestPath, '--published', '--allow-private-network', '--speed-time', '2']);
+    assert.equal(reproduce.status, 2, reproduce.output);
+    assert.match(reproduce.stdout, /\/drip: slower than 1024 bytes\/s for 2 s after \d+ bytes$/m);
+    const report = cli(['report', ws, '--published', '--no-pins', '--allow-private-network', '--deadline', '2', '--speed-limit', '0']);
+    assert.equal(report.status, 1, report.output);
+    assert.match(report.output, /\/drip: took longer than the 2 s deadline after \d+ bytes/);
+    assert.ok(report.ms < 15_000, `${report.ms} ms`);
+    assert.deepEqual(leftovers(), []);
+  });
+
   it('a drip ends at the total deadline when the rate rule is off', () => {
     publishAt(`${base}/drip`);
     const run = cli(['published', manifestPath, '--allow-private-network', '--deadline', '4', '--speed-limit', '0']);

@@ -30,8 +30,8 @@ export interface ReportOptions {
   attestations?: { dir?: string; from?: string; trustedKeys: string; threshold: number };
   /** Download every published location the manifests list and compare it (`reprokit published`). */
   published?: boolean;
-  /** The manifests' URLs may reach loopback, link-local and private addresses (--allow-private-network); default REPROKIT_ALLOW_PRIVATE_NETWORK. */
-  allowPrivateNetwork?: boolean;
+  /** How the published locations are downloaded (--timeout, --deadline, --speed-*, --allow-private-network; default REPROKIT_ALLOW_PRIVATE_NETWORK). */
+  download?: import('../net/download-options').DownloadOptions;
   now?: Date;
 }
 
@@ -167,12 +167,12 @@ export async function collectReport(options: ReportOptions): Promise<ReprokitRep
     const nothingBuilt = result.checks.every((check) => check.status === 'missing');
     let publication: PublishedResult | undefined;
     if (options.published && manifest.artifacts.some((artifact) => (artifact as { published?: object[] }).published?.length)) {
-      publication = await checkPublished(manifestPath, { allowPrivateNetwork: options.allowPrivateNetwork });
+      publication = await checkPublished(manifestPath, { ...options.download });
     }
     // Each MISMATCH explained by `reprokit diff` against the expected bytes: a kept copy (a build that
     // matched keeps one), or with --published a published location serving them.
     const explanations = result.checks.some((check) => check.status === 'mismatch')
-      ? await loadExplain().explainMismatches(result, { fetchPublished: options.published === true, allowPrivateNetwork: options.allowPrivateNetwork })
+      ? await loadExplain().explainMismatches(result, { fetchPublished: options.published === true, timeoutMs: options.download?.timeoutMs, allowPrivateNetwork: options.download?.allowPrivateNetwork })
       : [];
     let attested: ThresholdResult | undefined;
     if (options.attestations) {

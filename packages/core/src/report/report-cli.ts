@@ -8,8 +8,9 @@ import { schemaChecker } from '../manifest/json-schema';
 import { collectReport, type ReprokitReport } from './collect-report';
 import { renderReportHtml } from './render-html';
 import { renderReportMarkdown } from './render-markdown';
+import { DOWNLOAD_OPTIONS, downloadOptions } from '../net/download-options';
 
-export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published [--allow-private-network]] [--attestations DIR|--attestations-from REGISTRY --trusted-keys PATH [--threshold N]]';
+export const REPORT_USAGE = 'report [WORKSPACE] [--out DIR] [--json] [--no-pins] [--published [--timeout S] [--deadline S] [--speed-limit B] [--speed-time S] [--allow-private-network]] [--attestations DIR|--attestations-from REGISTRY --trusted-keys PATH [--threshold N]]';
 
 const checkReport = schemaChecker<ReprokitReport>('reprokit-report.schema.json');
 
@@ -29,7 +30,7 @@ export async function reportCommand(args: string[], usageError: (message: string
       json: { type: 'boolean', default: false },
       'no-pins': { type: 'boolean', default: false },
       published: { type: 'boolean', default: false },
-      'allow-private-network': { type: 'boolean' },
+      ...DOWNLOAD_OPTIONS,
       attestations: { type: 'string' },
       'attestations-from': { type: 'string' },
       'trusted-keys': { type: 'string' },
@@ -54,7 +55,7 @@ export async function reportCommand(args: string[], usageError: (message: string
   }
   if (!stats.isDirectory()) throw new UserError(`${positionals[0]}: is ${stats.isFile() ? 'a file' : stats.isFIFO() ? 'a FIFO' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a directory'}, expected a workspace directory`);
   const workspaceRoot = gitToplevel(start) ?? start;
-  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations, published: values.published, allowPrivateNetwork: values['allow-private-network'] || undefined });
+  const report = await collectReport({ workspaceRoot, pins: !values['no-pins'], attestations, published: values.published, download: downloadOptions(values) });
   // The JSON is what the page and the summary are made from: it must be what the schema promises.
   checkReport(JSON.parse(JSON.stringify(report)), 'reprokit report');
   const json = JSON.stringify(report, null, 2) + '\n';

@@ -133,8 +133,10 @@ describe('rebuilders reached over ssh:// and over tcp:// with TLS', () => {
     assertOneLine(connect({ ...sshd.env, SSH_AUTH_SOCK: '' }), /SSH_AUTH_SOCK is not set: start ssh-agent and add the key/);
   });
 
-  it('TLS refusals are one line each: a daemon certificate of another CA, a client certificate of another CA, missing certificates', () => {
+  it('TLS refusals are one line each: nobody listening, a daemon certificate of another CA, a client certificate of another CA, missing certificates', async () => {
     const connect = (env: Record<string, string>) => withEnv(env, () => ws.reprokit('env', 'build', STATIC, '--reuse'));
+    const closed = await freePort();
+    assertOneLine(connect({ ...tlsEnv, DOCKER_HOST: `tcp://127.0.0.1:${closed}` }), new RegExp(`cannot reach the Docker daemon at tcp://127\\.0\\.0\\.1:${closed}: connection refused`));
     assertOneLine(connect({ ...tlsEnv, DOCKER_CERT_PATH: certs.wrongCa }), /cannot reach the Docker daemon at tcp:\/\/127\.0\.0\.1:\d+: TLS: UNABLE_TO_VERIFY_LEAF_SIGNATURE .*: the daemon's certificate must be signed by DOCKER_CERT_PATH's ca\.pem/);
     assertOneLine(connect({ ...tlsEnv, DOCKER_CERT_PATH: certs.stranger }), /cannot reach the Docker daemon at tcp:\/\/127\.0\.0\.1:\d+: TLS: the daemon refused the client certificate \(ERR_SSL_\w+\): DOCKER_CERT_PATH's cert\.pem must be signed by the CA the daemon trusts/);
     assertOneLine(connect({ ...tlsEnv, DOCKER_CERT_PATH: join(ws.root, 'nowhere') }), /DOCKER_TLS_VERIFY is set but .*nowhere\/ca\.pem does not exist: set DOCKER_CERT_PATH/);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { tarEntries } from '../archive/tar-reader';
@@ -13,6 +14,7 @@ import { NPM_FIXTURES, npmFixtures } from '../testing/npm-fixtures';
 import { checkPublished } from './check';
 import { renderPublished } from './published-cli';
 import { runCli } from '../testing/run-cli';
+import { startVerdaccio, type Verdaccio } from '../testing/verdaccio';
 
 const KLEUR = readFileSync(join(NPM_FIXTURES, 'kleur-4.1.5.tgz'));
 const INSIDE = JSON.parse([...tarEntries(gunzipSync(KLEUR), 'kleur')].find((e) => e.path === 'package/package.json')!.content().toString('utf8'));
@@ -127,5 +129,56 @@ describe('published npm locations: the tarball and the registry\'s claims', () =
     const checked = await runCli(['published', manifestPath, '--allow-private-network']);
     assert.equal(checked.status, 1, checked.stderr);
     assert.match(checked.stdout, /^DIFFERS +hello kleur@4\.1\.5 \(http:\/\/127\.0\.0\.1:\d+\/\): the packument's dependencies is not the tarball's package\.json's: \(none\) -> \{"left-pad":"\^1\.0\.0"\}/m);
+  });
+});
+
+/** npm on PATH (as on every machine that publishes), against the test registry. */
+function npm(args: string[], npmrc: string, cwd?: string): string {
+  const result = spawnSync('npm', [...args, '--userconfig', npmrc], { cwd, encoding: 'utf8', env: { ...process.env, npm_config_registry: undefined } });
+  assert.equal(result.status, 0, `npm ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+describe('published npm locations against a real registry (verdaccio on 127.0.0.1)', () => {
+  let registry: Verdaccio;
+  before(async () => {
+    registry = await startVerdaccio();
+  });
+  after(() => registry?.stop());
+  beforeEach(() => {
+    delete process.env.REPROKIT_ALLOW_PRIVATE_NETWORK;
+  });
+
+  it('MATCH after npm publish of the recorded tarball; DIFFERS, naming the changed file, after a republish from a changed tree', async () => {
+    const { manifestPath, dir } = await projectWithManifest(KLEUR as unknown as string);
+    const manifest = await readManifest(manifestPath);
+    manifest.artifacts[0].published = [{ npm: 'kleur@4.1.5' }];
+    writeManifest(manifestPath, manifest);
+    // The workspace's npm configuration names the registry: configuration, so 127.0.0.1 is reached.
+    writeFileSync(join(dir, 'package.json'), '{}\n');
+    writeFileSync(join(dir, '.npmrc'), `registry=${registry.url}\n`);
+    writeFileSync(join(dir, 'kleur-4.1.5.tgz'), KLEUR);
+    npm(['publish', join(dir, 'kleur-4.1.5.tgz')], registry.npmrc);
+    const matched = await checkPublished(manifestPath);
+    assert.equal(matched.checks[0].status, 'match', renderPublished(matched));
+    assert.match(matched.checks[0].note!, new RegExp(`^${registry.url.replace(/[.]/g, '\\.')} \\(.*\\.npmrc \\(registry\\)\\);.*dist\\.integrity is the tarball's sha512.*the packument's are the tarball's package\\.json's`));
+
+    // The same version again from a changed tree: unpacked, one byte of index.js changed, packed by npm.
+    const tree = join(dir, 'changed');
+    for (const entry of tarEntries(gunzipSync(KLEUR), 'kleur', { safe: true })) {
+      if (entry.type !== 'file') continue;
+      const target = join(tree, entry.path);
+      mkdirSync(dirname(target), { recursive: true });
+      const content = entry.content();
+      if (entry.path === 'package/index.js') content[0] ^= 0x01;
+      writeFileSync(target, content);
+    }
+    npm(['unpublish', 'kleur@4.1.5', '--force'], registry.npmrc);
+    npm(['publish', '--ignore-scripts', join(tree, 'package')], registry.npmrc, tree);
+    const differs = await checkPublished(manifestPath);
+    assert.equal(differs.checks[0].status, 'differs', renderPublished(differs));
+    assert.match(differs.checks[0].reason!, /^(sha256 [0-9a-f]{64}|\d+ bytes), the manifest records/);
+    assert.ok(differs.checks[0].diff!.differences.some((d) => d.where.includes('package/index.js')), renderPublished(differs));
+    assert.equal(differs.exitCode, 1);
   });
 });

@@ -85,7 +85,9 @@ export async function npmCheck(options: NpmCheckOptions): Promise<NpmCheckResult
   const { name, version } = parseNpmSpec(options.spec, 'npm check');
   const registry = configuredRegistry({ cwd: options.cwd, name, explicit: options.registry });
   const log = options.log;
-  const tools: ToolOptions = { registry: registry.registry, cacheDir: options.cacheDir, log };
+  // npm and Node come from npm's configured registry (any version of both is there), not necessarily
+  // the one the package is checked against (--registry may be a private registry without them).
+  const tools: ToolOptions = { registry: configuredRegistry({ cwd: options.cwd, name: 'npm' }).registry, cacheDir: options.cacheDir, log };
   log?.(`asking ${registry.registry} for ${name}@${version}`);
   const { url: docUrl, doc } = await fetchVersionDocument(registry.registry, name, version);
   const sri = stringField(doc.dist?.integrity)?.split(/\s+/).find((part) => SHA512_SRI.test(part));

@@ -12,6 +12,8 @@ import { NPM_FIXTURES, npmFixtures } from '../../testing/npm-fixtures';
 import { npmCheck } from './check';
 import { renderNpmCheck } from './npm-cli';
 import { runCli } from '../../testing/run-cli';
+import { spawnSync } from 'node:child_process';
+import { startVerdaccio } from '../../testing/verdaccio';
 
 const UPSTREAM = 'https://registry.npmjs.org/';
 
@@ -108,7 +110,7 @@ describe('npm check against real registry tarballs', () => {
     assert.equal(result.npm.why, 'given with --npm');
   });
 
-  it('bad input is one line and exit 2: a range, no --source, a directory without package.json, an unknown version', async () => {
+  it('bad input is one line and exit 2: a range, no --source, a directory without package.json', async () => {
     const range = await runCli(['npm', 'check', 'ms@^2', '--source', '.']);
     assert.equal(range.status, 2);
     assert.match(range.stderr, /^reprokit: npm check: "ms@\^2" is not name@version with an exact version/);
@@ -132,6 +134,24 @@ describe('npm check against real registry tarballs', () => {
       assert.match(result.evidence.join('\n'), /zlib 1\.2\.11 \(Node v16\.20\.2.* at level 6 gives the deflate stream, but the gzip header 1f8b080000f153650013 is not zlib's/);
     } finally {
       doctored.clear();
+    }
+  });
+
+  it("a registry that keeps _npmVersion and _nodeVersion (verdaccio): those versions are used, npm and Node fetched from npm's registry", async () => {
+    const verdaccio = await startVerdaccio();
+    try {
+      const published = spawnSync('npm', ['publish', join(NPM_FIXTURES, 'semver-7.6.0.tgz'), '--userconfig', verdaccio.npmrc], { encoding: 'utf8' });
+      assert.equal(published.status, 0, published.stderr);
+      // What npm publish recorded: the publishing npm and Node (here the host's, which packed nothing: the tarball was given).
+      const hostNpm = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim();
+      const result = await npmCheck({ spec: 'semver@7.6.0', source: unpackFixture('semver-7.6.0.tgz'), registry: verdaccio.url });
+      assert.deepEqual([result.npm.version, result.npm.why], [hostNpm, "the packument's _npmVersion"]);
+      assert.deepEqual([result.node.version, result.node.why], [process.versions.node, "the packument's _nodeVersion"]);
+      assert.match(result.node.integrity!, /^sha512-/);
+      assert.equal(result.verdict, 'IDENTICAL', renderNpmCheck(result));
+      assert.equal(result.registry.source, '--registry');
+    } finally {
+      await verdaccio.stop();
     }
   });
 });

@@ -76,6 +76,7 @@ export class TempWorkspace {
   }
 
   write(path: string, content: string): void {
+    mkdirSync(dirname(join(this.root, path)), { recursive: true });
     writeFileSync(join(this.root, path), content);
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UserError } from '../../errors';
 import { planDockerfile } from '../dockerfile/dockerfile';
-import { findAptInstalls, runAptInstalls } from './apt-installs';
+import { findAptInstalls, runAptInstalls, runRunsApt } from './apt-installs';
 import { lockedInstall, type DockerfileLock } from './dockerfile-lock';
 
 const fail = (message: string): never => {
@@ -79,5 +79,17 @@ describe('apt installs in RUN', () => {
     const other = findAptInstalls('apt-get install -y jq curl', {}, fail)[0];
     assert.throws(() => lockedInstall(lock, 'Dockerfile.lock.json', 'app/Dockerfile', 3, other, BASE), /app\/Dockerfile:3: RUN apt-get install -y jq curl: not in Dockerfile.lock.json \(it locks `apt-get install -y jq` there\)/);
     assert.throws(() => lockedInstall(lock, 'Dockerfile.lock.json', 'app/Dockerfile', 3, install, BASE.replace(/a{64}/, 'b'.repeat(64))), /resolved it against reprokit\/debian-base@sha256:a{64}, but the stage is built FROM .*b{64}/);
+  });
+});
+
+describe('which RUNs get apt\'s offline setup', () => {
+  it('every RUN that runs apt-get or apt, whatever it asks (update, clean, upgrade, install), and no other', () => {
+    const plan = planDockerfile(
+      `FROM ${BASE}\nRUN apt-get update\nRUN set -e; sudo apt clean\nRUN ["/usr/bin/apt-get", "update"]\nRUN <<EOF\nif true; then apt-get -q upgrade; fi\nEOF\nRUN echo apt-get update > /x\nRUN make\nRUN ["echo", "apt-get"]\n`,
+      'Dockerfile',
+      { baseConfig: () => ({}) },
+    );
+    const runs = plan.stages[0].instructions.flatMap((instruction) => (instruction.op === 'RUN' ? [runRunsApt(instruction, fail)] : []));
+    assert.deepEqual(runs, [true, true, true, true, false, false, false]);
   });
 });

@@ -13,6 +13,17 @@ import type { StageInstruction } from '../dockerfile/dockerfile';
  * other expansion in a package name, is an error: the lock must name exact packages.
  */
 export function findAptInstalls(script: string, vars: Record<string, string>, fail: (message: string) => never): AptInstall[] {
+  const installs: AptInstall[] = [];
+  for (const words of aptCommands(script, fail)) {
+    const texts = words.map((word) => expand(word, vars, fail));
+    const install = aptInstall(texts.flat());
+    if (install) installs.push(install);
+  }
+  return installs;
+}
+
+/** The words of every `apt-get` and `apt` command of a shell script, whatever it asks apt to do. */
+function aptCommands(script: string, fail: (message: string) => never): Word[][] {
   let pipelines;
   try {
     pipelines = parseShell(new MappedText().append(script, { line: 1, column: 1 }));
@@ -20,18 +31,15 @@ export function findAptInstalls(script: string, vars: Record<string, string>, fa
     if (error instanceof ShellParseError) fail(`RUN: ${error.message}`);
     throw error;
   }
-  const installs: AptInstall[] = [];
+  const commands: Word[][] = [];
   for (const pipeline of allPipelines(pipelines)) {
     for (const command of pipeline.commands) {
       const words = commandWords(command);
       const name = commandName(words);
-      if (name !== 'apt-get' && name !== 'apt') continue;
-      const texts = words.map((word) => expand(word, vars, fail));
-      const install = aptInstall(texts.flat());
-      if (install) installs.push(install);
+      if (name === 'apt-get' || name === 'apt') commands.push(words);
     }
   }
-  return installs;
+  return commands;
 }
 
 /** A word's value with `$NAME` and `${NAME}` replaced; an unquoted one splits on blanks, as the shell does. */
@@ -69,6 +77,20 @@ export function runAptInstalls(instruction: RunInstruction, env: string[] | unde
     return install ? [install] : [];
   }
   return findAptInstalls(instruction.argv.at(-1) ?? '', vars, fail);
+}
+
+/**
+ * Whether a RUN runs apt-get or apt at all (update, clean, upgrade… as well as install): such a RUN
+ * gets apt's offline setup, so that what needs the network with docker build (`apt-get update`)
+ * works as it would there, against the offline repository.
+ */
+export function runRunsApt(instruction: RunInstruction, fail: (message: string) => never): boolean {
+  if (instruction.files.length > 0) return instruction.files.some((file) => aptCommands(file.content, fail).length > 0);
+  if (EXEC_FORM.test(instruction.text)) {
+    const name = instruction.argv[0]?.slice(instruction.argv[0].lastIndexOf('/') + 1);
+    return name === 'apt-get' || name === 'apt';
+  }
+  return aptCommands(instruction.argv.at(-1) ?? '', fail).length > 0;
 }
 
 /** `RUN [--flag…] [ "…" ]`: the exec form, whose argv is not a shell script. */

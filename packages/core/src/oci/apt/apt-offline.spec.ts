@@ -24,9 +24,11 @@ describe('apt-get install in RUN, locked and offline (docker)', () => {
   mkdirSync(context);
   const dockerfile = join(context, 'Dockerfile');
   const tag = `reprokit-test/apt-offline:${process.pid}`;
+  const dockerTag = `reprokit-test/apt-offline-docker:${process.pid}`;
+  const baseTag = `reprokit-test/apt-offline-base:${process.pid}`;
   after(() => {
     rmSync(dir, { recursive: true, force: true });
-    spawnSync('docker', ['image', 'rm', '--force', tag], { stdio: 'ignore' });
+    spawnSync('docker', ['image', 'rm', '--force', tag, dockerTag, baseTag], { stdio: 'ignore' });
   });
   const build = (name: string) =>
     buildImageArtifact({ dockerfile, context, sourceDateEpoch: 1700000000, workDir: join(dir, `work-${name}`), name: 'apt-offline', outputDir: join(dir, `out-${name}`), tag, envLocks: [DEBIAN_LOCK], logPrefix: '', log: () => {} });
@@ -75,5 +77,22 @@ describe('apt-get install in RUN, locked and offline (docker)', () => {
     lock.installs[0].packages[0].sha256 = '0'.repeat(64);
     writeFileSync(`${dockerfile}.lock.json`, JSON.stringify(lock));
     await assert.rejects(build('d'), /Dockerfile\.lock\.json: jq .*but the lock says 0{64}: refusing to build/);
+  });
+
+  it('a RUN that runs apt-get update or clean and installs nothing succeeds offline, as under docker build, and a later RUN still installs', async () => {
+    // williamayerst/multistagebuildtest's RUN apt-get update alone failed with `E: setgroups 65534 failed`.
+    const runs = ['RUN apt-get update', 'RUN apt-get install -y --no-install-recommends jq', 'RUN apt-get clean && apt-get update && rm -rf /var/lib/apt/lists/*'];
+    writeFileSync(dockerfile, `FROM ${DEBIAN_BASE}\n${runs.join('\n')}\n`);
+    const { lock } = await lockDockerfile(await connectDocker(), dockerfile, { envLocks: [DEBIAN_LOCK] });
+    assert.deepEqual(lock.installs.map((install) => install.line), [3]);
+    await build('e');
+    assert.equal(execFileSync('docker', ['run', '--rm', '--network', 'none', tag, 'jq', '-n', '1+1'], { encoding: 'utf8' }).trim(), '2');
+    // What apt-get update leaves (lists of the offline repository, caches) is in no layer.
+    assert.equal(execFileSync('docker', ['run', '--rm', '--network', 'none', tag, 'find', '/', '-xdev', '-path', '/var/lib/apt/lists/*', '-o', '-path', '/var/cache/apt/*', '-o', '-path', '/var/lib/reprokit-apt*'], { encoding: 'utf8' }), '');
+    // docker build runs the same RUNs (but the install, which needs a network it does not have) with success too.
+    execFileSync('docker', ['tag', DEBIAN_BASE.replace(/^.*@/, ''), baseTag]);
+    writeFileSync(dockerfile, `FROM ${baseTag}\n${runs[0]}\n${runs[2]}\n`);
+    const theirs = spawnSync('docker', ['build', '--network', 'none', '--quiet', '-t', dockerTag, context], { encoding: 'utf8' });
+    assert.equal(theirs.status, 0, theirs.stderr);
   });
 });

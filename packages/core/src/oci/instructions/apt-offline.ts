@@ -18,34 +18,38 @@ export interface Mount {
 }
 
 /**
- * The mounts that make a RUN's `apt-get update && apt-get install …` work with no network: the
- * locked .debs of its installs (fetched as environments fetch them, sha256 checked) as a local
- * repository, a sources.list naming only it over /etc/apt/sources.list, an empty
- * /etc/apt/sources.list.d over the image's, an apt.conf.d file that keeps apt's downloads as
- * root (the container has no capability to switch to the _apt user), and apt's lists as an update
+ * The mounts that make a RUN's apt work with no network, as it works with network under docker
+ * build: the locked .debs of its installs (fetched as environments fetch them, sha256 checked) as a
+ * local repository (an empty one when the RUN installs nothing but runs `apt-get update`, `clean`…),
+ * a sources.list naming only it over /etc/apt/sources.list, an empty /etc/apt/sources.list.d over
+ * the image's, an apt.conf.d file that keeps apt's downloads as root (the container has no
+ * capability to switch to the _apt user: `E: setgroups 65534 failed`), and apt's lists as an update
  * leaves them (so an install without its own `apt-get update` works too). Only for this RUN: mounts
  * are not part of the layer. apt itself runs unmodified and can only install what the lock names.
  */
 export async function offlineAptMounts(build: BuildSession, state: StageState, line: number, installs: AptInstall[], step: Step): Promise<Mount[]> {
-  const lockPath = dockerfileLockPath(build.input.dockerfile);
-  const lock = await build.dockerfileLock();
-  if (!state.base) step.fail(`RUN ${installs[0].command}: the stage is built FROM scratch, which has no dpkg`);
-  const packages = new Map<string, LockedPackage>();
-  for (const install of installs) {
-    for (const p of asLockedPackages(lockedInstall(lock, lockPath, build.where, line, install, state.base))) packages.set(p.name, p);
-  }
-  const list = [...packages.values()];
-  build.say(`${step.at}: serving ${list.length} locked packages from ${build.where}.lock.json offline`);
-  const debs = await fetchLockedDebs(list, lockPath, undefined, (text) => build.say(text));
   const repository = build.scratchPath('apt-repository');
   mkdirSync(repository, { recursive: true });
-  writeFlatRepository(repository, list, debs, (from, to) => {
-    try {
-      linkSync(from, to);
-    } catch {
-      copyFileSync(from, to);
+  if (installs.length === 0) writeFlatRepository(repository, [], new Map(), () => {});
+  else {
+    const lockPath = dockerfileLockPath(build.input.dockerfile);
+    const lock = await build.dockerfileLock();
+    if (!state.base) step.fail(`RUN ${installs[0].command}: the stage is built FROM scratch, which has no dpkg`);
+    const packages = new Map<string, LockedPackage>();
+    for (const install of installs) {
+      for (const p of asLockedPackages(lockedInstall(lock, lockPath, build.where, line, install, state.base))) packages.set(p.name, p);
     }
-  });
+    const list = [...packages.values()];
+    build.say(`${step.at}: serving ${list.length} locked packages from ${build.where}.lock.json offline`);
+    const debs = await fetchLockedDebs(list, lockPath, undefined, (text) => build.say(text));
+    writeFlatRepository(repository, list, debs, (from, to) => {
+      try {
+        linkSync(from, to);
+      } catch {
+        copyFileSync(from, to);
+      }
+    });
+  }
   const config = build.scratchPath('apt-config');
   mkdirSync(join(config, 'sources.list.d'), { recursive: true });
   writeFileSync(join(config, 'sources.list'), `deb [trusted=yes] file:${REPOSITORY} ./\n`);

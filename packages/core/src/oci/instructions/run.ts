@@ -8,7 +8,7 @@ import { imageConfigJson, writeDockerArchive } from '../layout/image-files';
 import { writeLayer, type LayerEntry } from '../layer';
 import { runChanges } from '../run-changes';
 import { resolveInStage } from '../stage-files';
-import { runAptInstalls } from '../apt/apt-installs';
+import { runAptInstalls, runRunsApt } from '../apt/apt-installs';
 import { offlineAptMounts } from './apt-offline';
 import { copyFrom, type SourceTree } from './copy';
 import type { Handlers } from './handler';
@@ -39,9 +39,10 @@ export const runHandler: Handlers['RUN'] = async (build, state, instruction, ste
     if (mount.type === 'tmpfs') tmpfs[mount.target] = `rw,exec,mode=1777${mount.size ? `,size=${mount.size}` : ''}`;
     else mounts.push({ host: await mountSource(build, mount, step.fail), container: mount.target, readOnly: mount.readOnly });
   }
-  // Debian package installs get their locked packages offline, or stop the build here.
+  // Debian package installs get their locked packages offline, or stop the build here; any other
+  // use of apt (update, clean…) gets the same offline setup with an empty repository.
   const installs = runAptInstalls(instruction, runtime.Env, step.fail);
-  if (installs.length > 0) mounts.push(...(await offlineAptMounts(build, state, instruction.line, installs, step)));
+  if (installs.length > 0 || runRunsApt(instruction, step.fail)) mounts.push(...(await offlineAptMounts(build, state, instruction.line, installs, step)));
   if (instruction.files.length > 0) {
     const pipes = build.scratchPath('pipes');
     mkdirSync(pipes, { recursive: true });

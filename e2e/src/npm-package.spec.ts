@@ -74,5 +74,41 @@ describe('an npm library in a new Nx workspace', () => {
     const dist = JSON.parse(viewed.output) as { integrity: string; tarball: string };
     assert.equal(dist.integrity, artifact.integrity);
     assert.ok(dist.tarball.startsWith(registry.url));
+
+    // The package's provenance names it by its sha512 too, as npm's own attestations do.
+    const provenance = JSON.parse(readFileSync(join(lib, 'dist/.reprokit/lib-1.0.0.tgz.intoto.json'), 'utf8'));
+    assert.equal(provenance.subject[0].digest.sha512, Buffer.from(artifact.integrity.slice(7), 'base64').toString('hex'));
+
+    // Where it was published, recorded; the registry is the workspace's npm configuration (.npmrc).
+    writeFileSync(join(root, '.npmrc'), `registry=${registry.url}\n`);
+    const added = sh(process.execPath, [join(root, 'node_modules/.bin/reprokit'), 'published', 'add', 'libs/lib/repro-manifest.json', 'lib-1.0.0.tgz', '--npm', 'lib@1.0.0']);
+    assert.equal(added.status, 0, added.output);
+    for (const args of [['add', '-A'], ['-c', 'user.name=e2e', '-c', 'user.email=e2e@reprokit.invalid', 'commit', '-qm', 'lib: published']]) assert.equal(sh('git', args).status, 0);
+    const match = nx('run', 'lib:published');
+    assert.equal(match.status, 0, match.output);
+    assert.match(match.output, /MATCH\b.*lib@1\.0\.0|lib@1\.0\.0.*\bMATCH/);
+
+    // Nx caches the pack: the next run restores it; a changed source misses, and packs other bytes.
+    assert.equal(nx('run', 'lib:npm').status, 0);
+    const hit = nx('run', 'lib:npm');
+    assert.equal(hit.status, 0, hit.output);
+    assert.match(hit.output, /local cache|existing outputs match the cache/);
+    writeFileSync(join(lib, 'src/index.js'), "module.exports = () => 'hello from a changed lib';\n");
+    for (const args of [['add', '-A'], ['-c', 'user.name=e2e', '-c', 'user.email=e2e@reprokit.invalid', 'commit', '-qm', 'lib: changed']]) assert.equal(sh('git', args).status, 0);
+    const miss = nx('run', 'lib:npm');
+    assert.equal(miss.status, 0, miss.output);
+    assert.doesNotMatch(miss.output, /local cache|existing outputs match the cache/);
+    assert.notEqual(b2(tarball), artifact.blake2b512);
+    const checked = nx('run', 'lib:checksum', '--excludeTaskDependencies');
+    assert.notEqual(checked.status, 0);
+    assert.match(checked.output, /lib-1\.0\.0\.tgz.*(mismatch|MISMATCH)/);
+
+    // The same version republished from the changed tree: the registry no longer serves what the commit recorded.
+    assert.equal(sh('npm', ['unpublish', 'lib@1.0.0', '--force', '--userconfig', registry.npmrc, '--registry', registry.url]).status, 0);
+    const republished = sh('npm', ['publish', tarball, '--userconfig', registry.npmrc, '--registry', registry.url]);
+    assert.equal(republished.status, 0, republished.output);
+    const differs = nx('run', 'lib:published');
+    assert.notEqual(differs.status, 0);
+    assert.match(differs.output, /DIFFERS\b.*lib@1\.0\.0|lib@1\.0\.0.*\bDIFFERS/);
   });
 });

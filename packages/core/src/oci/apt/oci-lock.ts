@@ -7,6 +7,7 @@ import type { LockedPackage } from '../../env/build-env';
 import { fetchLockedDebs, type DebSources } from '../../env/debs/deb-cache';
 import { prepareApt, releaseSuiteNames, suiteDropsVersions, DEFAULT_SUITES, type AptConfig } from '../../env/debs/apt-config';
 import { recordSources } from '../../env/debs/deb-sources';
+import { describedPackages } from '../../env/debs/locked-packages';
 import { tarEntries } from '../../archive/tar-reader';
 import { UserError } from '../../errors';
 import { planDockerfile, type Stage } from '../dockerfile/dockerfile';
@@ -192,20 +193,7 @@ function resolve(item: FoundInstall, statusFile: string, apt: AptConfig, at: str
   });
   if (wanted.length === 0) return [];
   const shown = run('apt-cache', ['show', ...wanted.map((p) => `${p.name}=${p.version}`)], apt.env);
-  const found = new Map<string, LockedPackage>();
-  for (const stanza of shown.stdout.split(/\n\n+/)) {
-    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1];
-    const name = field('Package');
-    if (!name || found.has(`${name}=${field('Version')}`)) continue;
-    found.set(`${name}=${field('Version')}`, {
-      name,
-      version: field('Version')!,
-      architecture: field('Architecture') as LockedPackage['architecture'],
-      filename: field('Filename')!,
-      size: Number(field('Size')),
-      sha256: field('SHA256')!,
-    });
-  }
+  const found = describedPackages(shown.stdout);
   return wanted.map((p) => {
     const described = found.get(`${p.name}=${p.version}`);
     if (!described) throw new UserError(`${at}: apt-cache has no ${p.name}=${p.version} in ${apt.suites.join(', ')}`);

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import { sha512Integrity } from '../hash';
 import { RefusedLocationError } from '../net/address-policy';
@@ -113,18 +113,28 @@ async function download(url: string, dest: string, limit: number, allowPrivateNe
 }
 
 /**
+ * Where the tarball of `pin` can come from, in the order fetchNpmTarball tries: its file in the
+ * cache, its recorded URL, the registry's conventional URL (what `env check` asks about too).
+ */
+export function npmTarballSources(pin: NpmTarballPin, options: { cacheDir?: string; registry?: string } = {}): { path: string; urls: string[]; registry: string } {
+  const registry = npmRegistry(options.registry);
+  const basename = pin.name.replace(/^@[^/]+\//, '');
+  return {
+    path: join(options.cacheDir ?? defaultNpmCacheDir(), cacheName(pin.integrity)),
+    urls: [...new Set([...(pin.tarball ? [pin.tarball] : []), `${registry}${pin.name}/-/${basename}-${pin.version}.tgz`])],
+    registry,
+  };
+}
+
+/**
  * The tarball of `pin` in the cache, verified against its integrity: from the cache, else from its
  * recorded URL, else from the registry's conventional URL. Bytes with another integrity stop
  * everything (a registry or mirror that lies is not skipped quietly).
  */
 export async function fetchNpmTarball(pin: NpmTarballPin, what: string, options: { cacheDir?: string; registry?: string; log?: (line: string) => void } = {}): Promise<string> {
-  const cacheDir = options.cacheDir ?? defaultNpmCacheDir();
-  mkdirSync(cacheDir, { recursive: true });
-  const path = join(cacheDir, cacheName(pin.integrity));
+  const { path, urls, registry } = npmTarballSources(pin, options);
+  mkdirSync(dirname(path), { recursive: true });
   if (existsSync(path) && (await sha512Integrity(path)) === pin.integrity) return path;
-  const registry = npmRegistry(options.registry);
-  const basename = pin.name.replace(/^@[^/]+\//, '');
-  const urls = [...new Set([...(pin.tarball ? [pin.tarball] : []), `${registry}${pin.name}/-/${basename}-${pin.version}.tgz`])];
   const temp = `${path}.${process.pid}.tmp`;
   try {
     for (const url of urls) {

@@ -139,6 +139,31 @@ describe('env check: which packages each source can serve now, downloading nothi
     assert.match(down.stdout, new RegExp(`^ {6}0 of 1 {2}vault ${closed} \\(cannot be asked: ${closed}: connection refused\\)$`, 'm'));
   });
 
+  it("a lock's npm tarballs too: reprokit's npm cache, then the registry by HEAD; one the registry never had is named", async () => {
+    const nodeBuilder = JSON.parse(readFileSync(join(STATIC_BASE, '..', '..', 'node-builder', 'env.lock.json'), 'utf8')) as BuildEnvLock;
+    const npm = nodeBuilder.npm!.find((p) => p.name === 'npm')!;
+    const missing = { name: 'reprokit-nowhere-npm', version: '1.0.0', integrity: `sha512-${randomBytes(64).toString('base64')}`, size: 10 };
+    const path = join(tempDir('reprokit-check-npm-'), 'env.lock.json');
+    writeFileSync(path, serializeBuildEnvLock({ ...lock, npm: [npm, missing] }));
+    const env = bare();
+    // npm's tarball in reprokit's npm cache: the file named by its sha512, as env build leaves it.
+    const npmCache = join(env.XDG_CACHE_HOME, 'reprokit', 'npm');
+    mkdirSync(npmCache, { recursive: true });
+    const cached = await reprokit(['env', 'check', path, '--json'], { ...env, npm_config_registry: 'https://registry.npmjs.org/' });
+    assert.equal(cached.status, 1, cached.stderr);
+    const report = JSON.parse(cached.stdout).locks[0];
+    assert.equal(report.packages, 3);
+    assert.deepEqual(report.unservable.filter((label: string) => label.includes('@')), ['reprokit-nowhere-npm@1.0.0']);
+    const byKind = (kind: string) => report.sources.find((source: { kind: string }) => source.kind === kind);
+    assert.deepEqual(byKind('npm-cache').serves, []);
+    assert.deepEqual(byKind('npm-registry'), { kind: 'npm-registry', where: 'https://registry.npmjs.org/', asked: 2, serves: ['npm@11.21.3'] });
+    // The same file in the cache, by its sha512: served from there (hashed, not taken by name).
+    const tarball = await fetch(npm.tarball!);
+    writeFileSync(join(npmCache, `${Buffer.from(npm.integrity.slice(7), 'base64').toString('hex')}.tgz`), Buffer.from(await tarball.arrayBuffer()));
+    const again = JSON.parse((await reprokit(['env', 'check', path, '--json'], { ...env, npm_config_registry: 'https://registry.npmjs.org/' })).stdout).locks[0];
+    assert.deepEqual(again.sources.find((source: { kind: string }) => source.kind === 'npm-cache').serves, ['npm@11.21.3']);
+  });
+
   it('pins check reports a lock with unservable packages as a finding at the package, and an unreadable lock', async () => {
     const repo = tempDir('reprokit-check-pins-');
     spawnSync('git', ['init', '-q', repo]);

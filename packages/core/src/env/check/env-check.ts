@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LockedPackage } from '../build-env-lock-types';
+import type { LockedNpmPackage, LockedPackage } from '../build-env-lock-types';
 import { readBuildEnvLock } from '../build-env';
 import { poolUrl, suiteArchive } from '../debs/apt-config';
 import { aptOffers, defaultDebCacheDir, type DebSources } from '../debs/deb-cache';
@@ -11,16 +11,17 @@ import { debVaults } from '../registry/image-registries';
 import { vaultRegistry } from '../vault/vault';
 import { VaultUnreachable } from '../vault/vault-registry';
 import { UserError } from '../../errors';
-import { hashFile } from '../../hash';
+import { hashFile, sha512Integrity } from '../../hash';
+import { defaultNpmCacheDir, npmRegistry, npmTarballSources } from '../../npm/registry-tarball';
 
 /** One source's answer for one lock: which packages it can serve now. */
 export interface SourceCoverage {
-  kind: 'cache' | 'debs' | 'vault' | 'suite' | 'apt' | 'snapshot' | 'mirror';
+  kind: 'cache' | 'debs' | 'vault' | 'suite' | 'apt' | 'snapshot' | 'mirror' | 'npm-cache' | 'npm-registry';
   /** The cache directory, the vault entry, the snapshot base or the mirror URL. */
   where: string;
   /** How many packages were asked about (fewer than the lock's when only a first source is looked for). */
   asked: number;
-  /** `name=version` of each package it serves. */
+  /** `name=version` of each package it serves (`name@version` for a lock's npm tarballs). */
   serves: string[];
   /** Why it could not be asked (then `serves` holds what it answered before). */
   unreachable?: string;
@@ -37,6 +38,8 @@ export interface LockCheck {
 export interface EnvCheckOptions {
   sources?: DebSources;
   cacheDir?: string;
+  /** Where verified npm tarballs are kept (reprokit's npm cache by default). */
+  npmCacheDir?: string;
   /**
    * Ask each source only about the packages no earlier source serves (what `pins check` needs:
    * whether every package has a source), instead of every source about every package; cached files
@@ -135,7 +138,10 @@ export async function checkLocks(lockPaths: string[], options: EnvCheckOptions =
       }
     });
   };
-  const locks = await Promise.all(lockPaths.map(async (path) => ({ path, packages: (await readBuildEnvLock(path)).packages })));
+  const locks = await Promise.all(lockPaths.map(async (path) => {
+    const lock = await readBuildEnvLock(path);
+    return { path, packages: lock.packages, npm: lock.npm ?? [] };
+  }));
   const archives = [...new Set(locks.flatMap((lock) => lock.packages.flatMap((p) => (p.suite ? [suiteArchive(p.suite)] : []))))].sort();
   const plan: { kind: SourceCoverage['kind']; where: string; ask: Ask }[] = [
     { kind: 'cache', where: cacheDir, ask: local(cacheDir) },
@@ -183,17 +189,68 @@ export async function checkLocks(lockPaths: string[], options: EnvCheckOptions =
     servedKeys.forEach((key) => servedAnywhere.add(key));
     answers.push({ asked: new Set(asked.map(keyOf)), served: servedKeys, ...(unreachable ? { unreachable } : {}) });
   }
-  return locks.map((lock) => ({
-    lock: lock.path,
-    packages: lock.packages.length,
-    sources: plan.flatMap((source, i) => {
-      const asked = lock.packages.filter((p) => answers[i].asked.has(keyOf(p)));
-      if (!asked.length) return [];
-      const unreachable = answers[i].unreachable;
-      return [{ kind: source.kind, where: source.where, asked: asked.length, serves: asked.filter((p) => answers[i].served.has(keyOf(p))).map(label), ...(unreachable ? { unreachable } : {}) }];
-    }),
-    unservable: lock.packages.filter((p) => !servedAnywhere.has(keyOf(p))).map(label),
-  }));
+  const checks: LockCheck[] = [];
+  for (const lock of locks) {
+    const npm = await checkNpmTarballs(lock.npm, options);
+    checks.push({
+      lock: lock.path,
+      packages: lock.packages.length + lock.npm.length,
+      sources: [
+        ...plan.flatMap((source, i) => {
+          const asked = lock.packages.filter((p) => answers[i].asked.has(keyOf(p)));
+          if (!asked.length) return [];
+          const unreachable = answers[i].unreachable;
+          return [{ kind: source.kind, where: source.where, asked: asked.length, serves: asked.filter((p) => answers[i].served.has(keyOf(p))).map(label), ...(unreachable ? { unreachable } : {}) }];
+        }),
+        ...npm.sources,
+      ],
+      unservable: [...lock.packages.filter((p) => !servedAnywhere.has(keyOf(p))).map(label), ...npm.unservable],
+    });
+  }
+  return checks;
+}
+
+/**
+ * A lock's npm tarballs (node-builder's Node and npm), as env build fetches them: reprokit's npm
+ * cache (the file of that sha512; hashed unless firstOnly), then each one's recorded URL and the
+ * registry's conventional URL, by HEAD.
+ */
+async function checkNpmTarballs(tarballs: LockedNpmPackage[], options: EnvCheckOptions): Promise<{ sources: SourceCoverage[]; unservable: string[] }> {
+  if (!tarballs.length) return { sources: [], unservable: [] };
+  const npmLabel = (p: LockedNpmPackage) => `${p.name}@${p.version}`;
+  const cacheDir = options.npmCacheDir ?? defaultNpmCacheDir();
+  const inCache: LockedNpmPackage[] = [];
+  for (const p of tarballs) {
+    const { path } = npmTarballSources(p, { cacheDir });
+    let size: number;
+    try {
+      const stat = lstatSync(path);
+      if (!stat.isFile()) continue;
+      size = stat.size;
+    } catch {
+      continue;
+    }
+    if (options.firstOnly ? size === p.size : (await sha512Integrity(path)) === p.integrity) inCache.push(p);
+  }
+  const asked = tarballs.filter((p) => !options.firstOnly || !inCache.includes(p));
+  const fromRegistry: LockedNpmPackage[] = [];
+  let unreachable: string | undefined;
+  try {
+    await eachLimited(asked, async (p) => {
+      for (const url of npmTarballSources(p).urls) {
+        if (await headHas(url, p.size)) {
+          fromRegistry.push(p);
+          return;
+        }
+      }
+    });
+  } catch (error) {
+    if (!(error instanceof Unreachable)) throw error;
+    unreachable = error.message;
+  }
+  const sources: SourceCoverage[] = [{ kind: 'npm-cache', where: cacheDir, asked: tarballs.length, serves: inCache.map(npmLabel) }];
+  if (asked.length) sources.push({ kind: 'npm-registry', where: npmRegistry(), asked: asked.length, serves: fromRegistry.map(npmLabel), ...(unreachable ? { unreachable } : {}) });
+  return { sources, unservable: tarballs.filter((p) => !inCache.includes(p) && !fromRegistry.includes(p)).map(npmLabel) };
 }
 
 /** Two locks' entries are the same file when their pool name and sha256 are. */

@@ -35,7 +35,8 @@ export async function envLockFindings(root: string, files: string[]): Promise<{ 
   checks.forEach((check, i) => {
     if (!check.unservable.length) return;
     const file = valid[i];
-    const first = check.unservable[0].split('=')[0];
+    // `name=version` of a .deb, `name@version` of an npm tarball (a scope's @ first).
+    const first = check.unservable[0].includes('=') ? check.unservable[0].split('=')[0] : check.unservable[0].replace(/(.)@[^@]*$/, '$1');
     const { line, column } = position(readFileSync(join(root, file), 'utf8'), first);
     const names = check.unservable.slice(0, 5).join(', ') + (check.unservable.length > 5 ? `, … (${check.unservable.length})` : '');
     const asked = check.sources.map((source) => `${source.kind === 'apt' ? 'apt' : source.kind}${source.unreachable ? ' (unreachable)' : ''}`).join(', ');

@@ -52,8 +52,9 @@ export async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promis
 export async function runVariations(build: VariedBuild): Promise<VaryResult> {
   const parallel = Math.max(1, build.parallel ?? 2);
   const [control, all] = await pool([() => build.run('control', []), () => build.run('all-variations', build.applied)], parallel);
-  if ('failed' in control) throw new UserError(`${build.label}: the control build failed: ${control.failed}`);
-  if (!control.files.size) throw new UserError(`${build.label}: the control build left no artifact`);
+  // The control build varies nothing: when it fails, the build fails as it is, and no variation is to blame.
+  if ('failed' in control) throw new UserError(`${build.label}: the control build (no variation applied) failed: ${control.failed}: make the build pass on its own first (run its build target), then vary it`);
+  if (!control.files.size) throw new UserError(`${build.label}: the control build (no variation applied) left no artifact: check the artifact paths the target names (its binary, artifact or output options)`);
   const names = [...control.files.keys()];
   const compare = (name: string, outcome: BuildOutcome): string | undefined => {
     if ('failed' in outcome) return `the build failed: ${outcome.failed}`;

@@ -134,7 +134,7 @@ export async function varyCommandBuild(build: VaryCommandBuild, options: VaryOpt
     build.artifacts.forEach((artifact, i) => {
       const file = artifactFile(out, paths[i].out);
       if (file) files.set(artifact.name, file);
-      else if (label === 'control') throw new UserError(`${build.label}: the control build left no regular file ${paths[i].inSource ? artifact.path : `/out/${artifact.path}`}`);
+      else if (label === 'control') throw new UserError(`${build.label}: the control build (no variation applied) left no regular file ${paths[i].inSource ? artifact.path : `/out/${artifact.path}`}: check that the build writes it there (the artifact's path in the manifest, the target's artifact option)`);
     });
     return { files };
   };

@@ -1,15 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readRegularText } from '../fs/regular-file';
 import { prepareBuilder } from '../build/container-build';
 import { runInContainer } from '../docker/docker';
 import { isUserError, UserError } from '../errors';
+import { fetchOnce } from '../fetch-phase/fetch-phase';
 import { MAX_TOML_BYTES, parseToml, readTomlFile, string, table } from './toml-file';
-
-/** Marks a fetched-crate cache as complete: it is renamed into place only after the fetch succeeded. */
-const COMPLETE = '.reprokit-fetched';
 
 /** Where fetched crates are cached by default: $XDG_CACHE_HOME/reprokit/crates. */
 export function defaultCrateCacheRoot(): string {
@@ -94,52 +92,43 @@ export async function fetchCrates(fetch: CrateFetch): Promise<FetchedCrates | un
   const log = fetch.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const locked = lockedCrates(fetch.buildRoot);
   if (!locked.fetched.length || locked.vendored) return undefined;
-  const dir = join(fetch.cacheRoot, locked.key);
-  if (existsSync(join(dir, COMPLETE))) {
-    log(`${fetch.logPrefix}crates: ${locked.fetched.length} from the cache ${dir}`);
-    return { dir, key: locked.key, crates: locked.fetched.length, reused: true };
-  }
-  const { docker, imageId, user } = await prepareBuilder({ image: fetch.image, envLock: fetch.envLock, logPrefix: fetch.logPrefix, log });
-  mkdirSync(fetch.cacheRoot, { recursive: true });
-  const temp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
-  mkdirSync(temp);
-  // The image's build user writes here, whatever the host user is.
-  chmodSync(temp, 0o777);
-  log(`${fetch.logPrefix}crates: fetching ${locked.fetched.length} (cargo fetch --locked, network ${fetch.network})`);
-  const lines: string[] = [];
-  try {
-    await runInContainer(docker, {
-      image: imageId,
-      cmd: ['sh', '-c', 'umask 022 && exec "$@"', 'sh', 'cargo', 'fetch', '--locked'],
-      user,
-      env: { CARGO_HOME: '/crates', CARGO_TERM_COLOR: 'never', HOME: '/home/build', TZ: 'UTC', LC_ALL: 'C' },
-      mounts: [
-        { host: fetch.buildRoot, container: '/src', readOnly: true },
-        { host: temp, container: '/crates', readOnly: false },
-      ],
-      workdir: '/src',
-      network: fetch.network,
-      logPrefix: fetch.logPrefix,
-      log: (line) => {
-        lines.push(line);
-        log(line);
-      },
-    });
-  } catch (error) {
-    rmSync(temp, { recursive: true, force: true });
-    // cargo: "failed to verify the checksum of `itoa v1.0.1 (registry `local`)`"
-    const mismatch = lines.map((line) => /failed to verify the checksum of `([^`]+?)(?: \([^)]*\))?`/.exec(line)).find(Boolean);
-    if (mismatch) throw new UserError(`${join(fetch.buildRoot, 'Cargo.lock')}: the crate ${mismatch[1]} downloaded has other bytes than the lock's checksum: refusing it (a changed or tampered registry)`);
-    if (isUserError(error)) throw new UserError(`crate fetch failed: ${error.message.split('\n')[0]}`);
-    throw error;
-  }
-  writeFileSync(join(temp, COMPLETE), `${locked.key}\n`);
-  try {
-    renameSync(temp, dir);
-  } catch (error) {
-    // Another build filled the same key meanwhile: keep that one.
-    rmSync(temp, { recursive: true, force: true });
-    if (!existsSync(join(dir, COMPLETE))) throw error;
-  }
-  return { dir, key: locked.key, crates: locked.fetched.length, reused: false };
+  const cache = await fetchOnce({
+    what: 'crates',
+    count: locked.fetched.length,
+    key: locked.key,
+    cacheRoot: fetch.cacheRoot,
+    prepare: () => prepareBuilder({ image: fetch.image, envLock: fetch.envLock, logPrefix: fetch.logPrefix, log }),
+    how: `cargo fetch --locked, network ${fetch.network}`,
+    logPrefix: fetch.logPrefix,
+    log,
+    fill: async (temp, { docker, imageId, user }) => {
+      const lines: string[] = [];
+      try {
+        await runInContainer(docker, {
+          image: imageId,
+          cmd: ['sh', '-c', 'umask 022 && exec "$@"', 'sh', 'cargo', 'fetch', '--locked'],
+          user,
+          env: { CARGO_HOME: '/crates', CARGO_TERM_COLOR: 'never', HOME: '/home/build', TZ: 'UTC', LC_ALL: 'C' },
+          mounts: [
+            { host: fetch.buildRoot, container: '/src', readOnly: true },
+            { host: temp, container: '/crates', readOnly: false },
+          ],
+          workdir: '/src',
+          network: fetch.network,
+          logPrefix: fetch.logPrefix,
+          log: (line) => {
+            lines.push(line);
+            log(line);
+          },
+        });
+      } catch (error) {
+        // cargo: "failed to verify the checksum of `itoa v1.0.1 (registry `local`)`"
+        const mismatch = lines.map((line) => /failed to verify the checksum of `([^`]+?)(?: \([^)]*\))?`/.exec(line)).find(Boolean);
+        if (mismatch) throw new UserError(`${join(fetch.buildRoot, 'Cargo.lock')}: the crate ${mismatch[1]} downloaded has other bytes than the lock's checksum: refusing it (a changed or tampered registry)`);
+        if (isUserError(error)) throw new UserError(`crate fetch failed: ${error.message.split('\n')[0]}`);
+        throw error;
+      }
+    },
+  });
+  return { dir: cache.dir, key: locked.key, crates: locked.fetched.length, reused: cache.reused };
 }

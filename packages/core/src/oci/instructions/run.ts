@@ -10,6 +10,8 @@ import { runChanges } from '../run-changes';
 import { resolveInStage } from '../stage-files';
 import { runAptInstalls, runRunsApt } from '../apt/apt-installs';
 import { offlineAptMounts } from './apt-offline';
+import { runNpmInstalls } from '../npm/npm-installs';
+import { offlineNpm } from './npm-offline';
 import { copyFrom, type SourceTree } from './copy';
 import type { Handlers } from './handler';
 import type { BuildSession } from './session';
@@ -43,6 +45,10 @@ export const runHandler: Handlers['RUN'] = async (build, state, instruction, ste
   // use of apt (update, clean…) gets the same offline setup with an empty repository.
   const installs = runAptInstalls(instruction, runtime.Env, step.fail);
   if (installs.length > 0 || runRunsApt(instruction, step.fail)) mounts.push(...(await offlineAptMounts(build, state, instruction.line, installs, step)));
+  // npm ci from the stage's package-lock.json: its tarballs fetched once, by integrity, then read offline.
+  const npmInstalls = runNpmInstalls(instruction, runtime.WorkingDir || '/', step.fail);
+  const npm = npmInstalls.length > 0 ? await offlineNpm(build, state, npmInstalls, step) : { mounts: [], env: {} };
+  mounts.push(...npm.mounts);
   if (instruction.files.length > 0) {
     const pipes = build.scratchPath('pipes');
     mkdirSync(pipes, { recursive: true });
@@ -59,7 +65,7 @@ export const runHandler: Handlers['RUN'] = async (build, state, instruction, ste
       cmd: argv,
       user,
       allowRoot: true,
-      env: { ...input.runOverrides?.env, ...instruction.args, ...env, SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
+      env: { ...input.runOverrides?.env, ...instruction.args, ...env, ...npm.env, SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
       mounts,
       tmpfs,
       hostname: input.runOverrides?.hostname,

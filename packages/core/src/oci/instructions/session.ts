@@ -27,6 +27,10 @@ export interface OciBuildInput {
   keepTemporaryFiles?: boolean;
   /** Variation builds only: the environment (under the Dockerfile's), host name and CPUs of every RUN. */
   runOverrides?: Pick<RunnerOverrides, 'env' | 'hostname' | 'domainname' | 'cpuset'>;
+  /** Where npm caches filled from a RUN's package-lock.json are kept (default $XDG_CACHE_HOME/reprokit/npm-ci). */
+  npmCacheRoot?: string;
+  /** Docker network of the fetch phase that fills them (default `host`); the RUN itself has none. */
+  fetchNetwork?: string;
   logPrefix: string;
   log?: (line: string) => void;
 }

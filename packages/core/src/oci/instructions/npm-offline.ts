@@ -26,6 +26,7 @@ const NPM_CACHE = '/var/cache/reprokit-npm';
  */
 export async function offlineNpm(build: BuildSession, state: StageState, installs: NpmInstall[], step: Step): Promise<{ mounts: Mount[]; env: Record<string, string> }> {
   const caches = new Set<string>();
+  const registry = configuredRegistry({ cwd: build.input.context }).registry;
   for (const install of installs) {
     const lockPath = posix.join(install.dir, 'package-lock.json');
     const where = `${step.at}: ${lockPath}`;
@@ -35,7 +36,7 @@ export async function offlineNpm(build: BuildSession, state: StageState, install
       lock,
       packageJson,
       where,
-      registry: configuredRegistry({ cwd: build.input.context }).registry,
+      registry,
       network: build.input.fetchNetwork ?? 'host',
       cacheRoot: build.input.npmCacheRoot ?? defaultNpmFetchCacheRoot(),
       scratch: build.scratchPath('npm-lock'),
@@ -47,7 +48,8 @@ export async function offlineNpm(build: BuildSession, state: StageState, install
   // Two installs of one RUN with other locks would need two caches at one path: a rare case, told how to avoid.
   if (caches.size > 1) step.fail(`RUN runs npm ci for ${caches.size} different lockfiles: give each its own RUN`);
   const [cache] = caches;
-  const env: Record<string, string> = { npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_logs_dir: '/tmp/npm-logs', npm_config_audit: 'false', npm_config_fund: 'false' };
+  // The registry the cache was filled from: npm files tarballs by URL, and replaces the public registry's host with its configured one.
+  const env: Record<string, string> = { npm_config_registry: registry, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_logs_dir: '/tmp/npm-logs', npm_config_audit: 'false', npm_config_fund: 'false' };
   if (!cache) return { mounts: [], env };
   return { mounts: [{ host: cache, container: NPM_CACHE, readOnly: true }], env: { ...env, npm_config_cache: NPM_CACHE } };
 }

@@ -1,6 +1,6 @@
-import { allPipelines, parseShell, ShellParseError, type Word } from '../../pins/shell/shell';
+import type { Word } from '../../pins/shell/shell';
+import { runScriptPipelines } from '../instructions/run-script';
 import { commandName, commandWords } from '../../pins/shell/command-words';
-import { MappedText } from '../../pins/mapped-text';
 import { aptInstall, type AptInstall } from '../../pins/shell/apt-install';
 
 export type { AptInstall } from '../../pins/shell/apt-install';
@@ -24,15 +24,8 @@ export function findAptInstalls(script: string, vars: Record<string, string>, fa
 
 /** The words of every `apt-get` and `apt` command of a shell script, whatever it asks apt to do. */
 function aptCommands(script: string, fail: (message: string) => never): Word[][] {
-  let pipelines;
-  try {
-    pipelines = parseShell(new MappedText().append(script, { line: 1, column: 1 }));
-  } catch (error) {
-    if (error instanceof ShellParseError) fail(`RUN: ${error.message}`);
-    throw error;
-  }
   const commands: Word[][] = [];
-  for (const pipeline of allPipelines(pipelines)) {
+  for (const pipeline of runScriptPipelines(script, fail)) {
     for (const command of pipeline.commands) {
       const words = commandWords(command);
       const name = commandName(words);

@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
-import { allPipelines, parseShell, ShellParseError } from '../../pins/shell/shell';
+import { runScriptPipelines } from '../instructions/run-script';
 import { commandName, commandWords } from '../../pins/shell/command-words';
-import { MappedText } from '../../pins/mapped-text';
 import type { StageInstruction } from '../dockerfile/dockerfile';
 
 /** One `npm ci` or lockfile `npm install` of a RUN: where it runs (absolute, in the stage) and as written. */
@@ -35,16 +34,9 @@ export function runNpmInstalls(instruction: RunInstruction, workdir: string, fai
 
 /** The npm installs of a shell script run in `workdir`. */
 export function findNpmInstalls(script: string, workdir: string, fail: (message: string) => never): NpmInstall[] {
-  let pipelines;
-  try {
-    pipelines = parseShell(new MappedText().append(script, { line: 1, column: 1 }));
-  } catch (error) {
-    if (error instanceof ShellParseError) fail(`RUN: ${error.message}`);
-    throw error;
-  }
   const installs: NpmInstall[] = [];
   let dir = workdir;
-  for (const pipeline of allPipelines(pipelines)) {
+  for (const pipeline of runScriptPipelines(script, fail)) {
     for (const command of pipeline.commands) {
       const words = commandWords(command);
       const name = commandName(words);
